@@ -39,7 +39,7 @@ static const JobKind job_kinds[] = {
 static const JobKind *
 find_job_kind(const char *job_type)
 {
-	for (int i = 0; i < lengthof(job_kinds); i++)
+	for (size_t i = 0; i < lengthof(job_kinds); i++)
 		if (strcmp(job_kinds[i].job_type, job_type) == 0)
 			return &job_kinds[i];
 	return NULL;
