@@ -378,6 +378,14 @@ class Day:
             r.dead_heat = 1 if i == 0 else rng.randint(1, 3)
         if ok:
             rng.choice(ok).split = True
+        # every day shows the optional shapes at least once
+        plain = [r for r in races if not r.meeting.foo]
+        if plain and all(r.has_fixed for r in plain):
+            rng.choice(plain).has_fixed = False
+        ridden = [x for r in races if r.meeting.type != "G" for x in r.runners]
+        for v in ("NOT NOTIFIED", None):
+            if ridden and not any(x["rider"] == v for x in ridden):
+                rng.choice(ridden)["rider"] = v
         for r in races:
             pool = starters(r)
             order = []
@@ -691,13 +699,20 @@ class Render:
                 "returnWin": tw, "returnPlace": 0 if zero or not r.places else round(1 + (tw - 1) / 3.2, 1),
                 "isFavouriteWin": fav == x["number"], "isFavouritePlace": fav == x["number"],
                 "bettingStatus": "Scratched" if (x["scratched"] or x in late) else bs}
+            if not zero:  # tote history, as TAB shows once money is in the pool
+                d["parimutuel"]["marketMovers"] = [
+                    {"returnWin": round(tw * (1 + 0.05 * math.sin(j + x["number"])), 1),
+                     "returnWinTime": iso(self.now - 1800 * (j + 1)), "specialDisplayIndicator": False}
+                    for j in range(4)]
+                d["parimutuel"]["percentageChange"] = int(round(10 * math.sin(k + x["number"])))
         d.update({
             "silkURL": self.base + "/silk/" + urllib.parse.quote(x["name"] + " SILKS"),
             "trainerName": x["trainer"], "trainerFullName": x["trainer"].upper(),
             "barrierNumber": x["barrier"], "riderDriverName": x["rider"],
             "riderDriverFullName": x["rider"].upper() if x["rider"] else None,
             "handicapWeight": x["weight"], "harnessHandicap": None, "blinkers": False,
-            "claimAmount": -1, "last5Starts": x["last5"], "tcdwIndicators": None,
+            "claimAmount": -1, "last5Starts": x["last5"],
+            "tcdwIndicators": ("c w", "dw", "t", None, None, None, None)[x["prop"] % 7],
             "emergency": x["emergency"], "penalty": 0,
         })
         if m.type == "G":
