@@ -1449,6 +1449,11 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request, client_address):
+        """Clients that hang up (and faults that reset) are routine here: one line, if verbose."""
+        if self.app.cfg.verbose:
+            sys.stderr.write("tabsim: %s: %s\n" % (client_address, sys.exc_info()[1]))
+
 
 def shutdown_all(app):
     for s in app.servers:

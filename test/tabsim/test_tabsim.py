@@ -52,8 +52,9 @@ def start(args, tmp):
     if "--tls-port" in args:
         tls_pf = pf + ".tls"
         extra += ["--tls-port-file", tls_pf]
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "tabsim.py")] + extra + args,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with open(pf + ".log", "w") as log:
+        p = subprocess.Popen([sys.executable, os.path.join(HERE, "tabsim.py")] + extra + args,
+                             stdout=log, stderr=subprocess.STDOUT)
     port = ctl.wait_port(pf, 20)
     tls = ctl.wait_port(tls_pf, 20) if tls_pf else None
     return p, port, tls
@@ -96,8 +97,6 @@ class Base(unittest.TestCase):
     def tearDownClass(cls):
         cls.proc.kill()
         cls.proc.wait()
-        cls.proc.stdout.close()
-        cls.proc.stderr.close()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
@@ -180,8 +179,6 @@ class TestShapes(Base):
         finally:
             p.kill()
             p.wait()
-            p.stdout.close()
-            p.stderr.close()
         ordinary = [d for d in sim if "venueMnemonic" in d["meeting"]]
         self.assert_like([real], ordinary, "race", optional=("results",))
         self.assert_like([real["meeting"]], [d["meeting"] for d in ordinary], "race.meeting")
@@ -387,8 +384,6 @@ class TestClock(Base):
             for x in (p, q):
                 x.kill()
                 x.wait()
-                x.stdout.close()
-                x.stderr.close()
 
 
 class TestFaults(Base):
