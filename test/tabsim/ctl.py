@@ -35,10 +35,11 @@ class Ctl:
         finally:
             c.close()
 
-    def add_fault(self, fault, path=None, count=None, params=None, glob=None, every=None):
+    def add_fault(self, fault, path=None, count=None, params=None, glob=None, every=None,
+                  if_header=None, unless_header=None):
         rule = {"fault": fault}
         for k, v in (("path", path), ("glob", glob), ("count", count), ("params", params),
-                     ("every", every)):
+                     ("every", every), ("if_header", if_header), ("unless_header", unless_header)):
             if v is not None:
                 rule[k] = v
         return self.call("POST", "faults", rule)["rules"]

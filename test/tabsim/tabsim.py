@@ -685,7 +685,8 @@ class Render:
                   "isFavouriteWin": fav == x["number"], "isFavouritePlace": fav == x["number"],
                   "bettingStatus": bs, "propositionNumber": x["prop"], "differential": None,
                   "flucs": [{"returnWin": self.odds(r, x, k - j - 1),
-                             "returnWinTime": iso(self.now - 120 * (j + 1))} for j in range(12)],
+                             "returnWinTime": iso(self.now - 120 * (j + 1))}
+                            for j in range(self.cfg.flucs)],
                   "percentageChange": int(round((win - x["open"]) * 100.0 / x["open"])),
                   "allowPlace": r.places > 0}
             if x in late:
@@ -703,7 +704,7 @@ class Render:
                 d["parimutuel"]["marketMovers"] = [
                     {"returnWin": round(tw * (1 + 0.05 * math.sin(j + x["number"])), 1),
                      "returnWinTime": iso(self.now - 1800 * (j + 1)), "specialDisplayIndicator": False}
-                    for j in range(4)]
+                    for j in range(max(1, self.cfg.flucs // 3))]
                 d["parimutuel"]["percentageChange"] = int(round(10 * math.sin(k + x["number"])))
         d.update({
             "silkURL": self.base + "/silk/" + urllib.parse.quote(x["name"] + " SILKS"),
@@ -790,14 +791,17 @@ class Render:
 # faults: one table, kind -> (function, what goes on the wire)
 
 def _walk(doc, fn):
-    """Apply fn(dict) to every dict inside doc, depth first."""
-    if isinstance(doc, dict):
-        fn(doc)
-        for v in list(doc.values()):
-            _walk(v, fn)
-    elif isinstance(doc, list):
-        for v in doc:
-            _walk(v, fn)
+    """Apply fn(dict) to every dict inside doc (found before any is changed)."""
+    found, todo = [], [doc]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, dict):
+            found.append(v)
+            todo.extend(v.values())
+        elif isinstance(v, list):
+            todo.extend(v)
+    for d in reversed(found):
+        fn(d)
 
 
 def _m_wrong_types(doc, p):
@@ -904,6 +908,36 @@ def _m_naive_timestamps(doc, p):
         for k, v in d.items():
             if isinstance(v, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", v):
                 d[k] = v[:-1] + suffix
+    _walk(doc, fn)
+    return doc
+
+
+def _m_status_alias(doc, p):
+    alias = p.get("map", {"Normal": "Open", "Paying": "Final"})
+
+    def fn(d):
+        if d.get("raceStatus") in alias:
+            d["raceStatus"] = alias[d["raceStatus"]]
+    _walk(doc, fn)
+    return doc
+
+
+def _m_unknown_keys(doc, p):
+    def fn(d):
+        d["zzUnknownKey"] = {"nested": [1, "two", None, {"x": 3.5}], "flag": True}
+    _walk(doc, fn)
+    return doc
+
+
+def _m_nulls(doc, p):
+    fields = p.get("fields", ["weatherCondition", "trackCondition", "railPosition", "prizeMoney",
+                              "broadcastChannel", "riderDriverName", "fixedOdds", "parimutuel",
+                              "results", "scratchings", "barrierNumber", "handicapWeight"])
+
+    def fn(d):
+        for f in fields:
+            if f in d:
+                d[f] = None
     _walk(doc, fn)
     return doc
 
@@ -1105,6 +1139,11 @@ FAULTS = {
     "bad_dates": (mutation(_m_bad_dates), "impossible or malformed dates and times"),
     "naive_timestamps": (mutation(_m_naive_timestamps), "timestamps without zone, or with params.style "
                                                         "such as +00:00 or +10:00"),
+    "status_alias": (mutation(_m_status_alias), "raceStatus renamed by params.map "
+                                                "(Normal->Open, Paying->Final)"),
+    "unknown_keys": (mutation(_m_unknown_keys), "an unknown key with a nested value in every object"),
+    "nulls": (mutation(_m_nulls), "params.fields (conditions, prizeMoney, riderDriverName, fixedOdds, "
+                                  "parimutuel, results, scratchings, ...) set to null"),
 }
 
 
@@ -1129,7 +1168,11 @@ class FaultRules:
                 rx = re.compile(fnmatch.translate(s["glob"]))
             else:
                 rx = re.compile(s.get("path", ""))
+            for k in ("if_header", "unless_header"):
+                for v in s.get(k, {}).values():
+                    re.compile(v)
             new.append({"id": None, "path": s.get("path"), "glob": s.get("glob"),
+                        "if_header": s.get("if_header"), "unless_header": s.get("unless_header"),
                         "fault": s["fault"], "count": s.get("count"), "every": int(s.get("every", 1)),
                         "params": s.get("params", {}), "hits": 0, "seen": 0, "_rx": rx,
                         "_glob": "glob" in s})
@@ -1148,13 +1191,23 @@ class FaultRules:
         with self.lock:
             self.rules = [r for r in self.rules if rid is not None and r["id"] != rid]
 
-    def match(self, target):
+    @staticmethod
+    def _headers_ok(r, headers):
+        def has(name, rx):
+            return name in headers and re.search(rx, headers[name]) is not None
+        if r["if_header"] and not all(has(k, v) for k, v in r["if_header"].items()):
+            return False
+        if r["unless_header"] and all(has(k, v) for k, v in r["unless_header"].items()):
+            return False
+        return True
+
+    def match(self, target, headers):
         with self.lock:
             for r in self.rules:
                 if r["count"] is not None and r["count"] <= 0:
                     continue
                 hit = r["_rx"].match(target) if r["_glob"] else r["_rx"].search(target)
-                if not hit:
+                if not hit or not self._headers_ok(r, headers):
                     continue
                 r["seen"] += 1
                 if (r["seen"] - 1) % r["every"]:
@@ -1370,13 +1423,20 @@ class Handler(BaseHTTPRequestHandler):
         else:
             template, jur = "unknown", None
             resp = error(404, "RESOURCE_NOT_FOUND_ERROR", "Resource not found")
-        rule = app.faults.match(self.path)
+        if re.fullmatch(r"Bearer\s*", self.headers.get("Authorization", "x")):
+            resp = error(401, "UNAUTHORIZED", "Empty bearer token")
+        rule = app.faults.match(self.path, self.headers)
         try:
             if rule:
                 FAULTS[rule["fault"]][0](self, rule["params"], resp)
             else:
                 self.send_resp(resp)
         except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+        except Exception as e:  # a bug here: say so on the wire and on stderr
+            sys.stderr.write("tabsim: error serving %s: %r\n" % (self.path, e))
+            if self.sent_status is None:
+                self.send_raw(500, json.dumps({"error": {"code": "TABSIM_BUG", "message": repr(e)}}).encode())
             self.close_connection = True
         app.stats.record(url.path, template, self.sent_status, (time.monotonic() - t0) * 1000,
                          rule and rule["fault"], jur)
@@ -1529,6 +1589,7 @@ def parse_args(argv=None):
     a("--paying-delay", type=float, default=40, help="seconds after the jump: Interim -> Paying")
     a("--hide", type=int, default=0, help="meetings each jurisdiction does not list (chosen per jurisdiction)")
     a("--next-to-go", type=int, default=36, help="races in the next-to-go list")
+    a("--flucs", type=int, default=12, help="price history entries per runner (sizes race documents)")
     a("--faults", help="fault rules to install at start: JSON, or @file")
     a("--verbose", action="store_true", help="log requests to stderr")
     cfg = ap.parse_args(argv)

@@ -614,6 +614,49 @@ class TestFaults(Base):
         d = json.loads(self.get(p)[2])
         self.assertTrue(d["raceStartTime"].endswith(".000+00:00"))
 
+    def test_status_alias(self):
+        p = self.fault("status_alias")
+        self.assertEqual(json.loads(self.get(p)[2])["raceStatus"], "Open")
+        p = self.fault("status_alias", {"map": {"Normal": "Suspended"}})
+        self.assertEqual(json.loads(self.get(p)[2])["raceStatus"], "Suspended")
+
+    def test_unknown_keys(self):
+        p = self.fault("unknown_keys")
+        d = json.loads(self.get(p)[2])
+        self.assertIn("zzUnknownKey", d)
+        self.assertIn("zzUnknownKey", d["runners"][0]["fixedOdds"])
+
+    def test_nulls(self):
+        p = self.fault("nulls")
+        d = json.loads(self.get(p)[2])
+        self.assertIsNone(d["results"])
+        self.assertIsNone(d["runners"][0]["fixedOdds"])
+        self.assertIsNone(d["meeting"]["trackCondition"])
+
+    def test_header_conditions(self):
+        """A bot shield: 403 HTML unless the User-Agent looks like a browser."""
+        TestFaults.tested.add("html")
+        self.ctl.add_fault("html", path="", unless_header={"User-Agent": "^Mozilla/"})
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        for ua, want in (("curl/7.88", 403), ("Mozilla/5.0 (X11)", 200)):
+            c.request("GET", BASE + "/next-to-go/races?jurisdiction=NSW", headers={"User-Agent": ua})
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, want, ua)
+        c.close()
+        self.ctl.clear_faults()
+        self.ctl.add_fault("status", path="", if_header={"Accept-Language": "en-AU"})
+        self.assertEqual(self.get("/next-to-go/races")[0], 200)
+        seen = self.ctl.requests()[-1]["headers"]
+        self.assertNotIn("Accept-Language", seen)
+
+    def test_empty_bearer(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c.request("GET", BASE + "/next-to-go/races?jurisdiction=NSW", headers={"Authorization": "Bearer "})
+        r = c.getresponse()
+        self.assertEqual((r.status, json.loads(r.read())["error"]["code"]), (401, "UNAUTHORIZED"))
+        c.close()
+
     def test_rules(self):
         with self.assertRaises(RuntimeError):
             self.ctl.add_fault("no_such_fault")
