@@ -20,6 +20,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import ssl
 import struct
@@ -336,8 +337,7 @@ class Day:
                 "number": i, "name": nm, "barrier": i if m.type == "G" else rng.randint(1, n),
                 "trainer": "%s %s" % (rng.choice("ABCDGJKMPST"), rng.choice(SURNAMES).title()),
                 "rider": rider,
-                "weight": 0 if m.type == "G" else (rng.choice((54, 55.5, 56, 57, 58.5, 60))
-                                                    if m.type == "R" else 0),
+                "weight": rng.choice((54, 55.5, 56, 57, 58.5, 60)) if m.type == "R" else 0,
                 "last5": "".join(rng.choice("123456789x0f") for _ in range(rng.randint(0, 5))),
                 "strength": rng.lognormvariate(0, 0.8),
                 "tote_zero": rng.random() < 0.1,
@@ -1613,8 +1613,10 @@ def main(argv=None):
                 src = f.read()
         app.faults.add(json.loads(src))
     listeners = [("http", cfg.port, cfg.port_file, None)]
+    tmp_tls = None
     if cfg.tls_port is not None:
         tls_dir = cfg.tls_dir or tempfile.mkdtemp(prefix="tabsim-tls-")
+        tmp_tls = None if cfg.tls_dir else tls_dir
         listeners.append(("https", cfg.tls_port, cfg.tls_port_file, make_tls(tls_dir)))
     for scheme, port, port_file, ctx in listeners:
         srv = Server(("127.0.0.1", port), Handler)
@@ -1629,14 +1631,18 @@ def main(argv=None):
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in app.servers[1:]]
     for t in threads:
         t.start()
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     try:
         app.servers[0].serve_forever()
     except KeyboardInterrupt:
         pass
-    for s in app.servers[1:]:
-        s.shutdown()
-    for s in app.servers:
-        s.server_close()
+    finally:
+        for s in app.servers[1:]:
+            s.shutdown()
+        for s in app.servers:
+            s.server_close()
+        if tmp_tls:
+            shutil.rmtree(tmp_tls, ignore_errors=True)
 
 
 if __name__ == "__main__":

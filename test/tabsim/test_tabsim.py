@@ -448,7 +448,7 @@ class TestFaults(Base):
         t1 = time.monotonic()
         t.join()
         self.assertEqual(st, 200)
-        self.assertLess(t1 - t0, 0.8)
+        self.assertLess(t1, out["t"], "answered while the delayed request waits")
         self.assertGreaterEqual(out["t"] - t0, 1.0)
         self.assertEqual(out["r"][0], 200)
         self.ctl.add_fault("delay", path=re.escape(p), count=1,
