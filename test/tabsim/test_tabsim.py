@@ -19,7 +19,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.parse
 import zlib
 from email.utils import parsedate_to_datetime
 
@@ -449,6 +448,7 @@ class TestFaults(Base):
         t.join()
         self.assertEqual(st, 200)
         self.assertLess(t1, out["t"], "answered while the delayed request waits")
+        self.assertGreaterEqual(self.ctl.stats()["inflight_max"], 2)
         self.assertGreaterEqual(out["t"] - t0, 1.0)
         self.assertEqual(out["r"][0], 200)
         self.ctl.add_fault("delay", path=re.escape(p), count=1,
@@ -682,6 +682,7 @@ class TestStats(Base):
         self.get("/next-to-go/races")
         s = self.ctl.stats()
         self.assertEqual(s["total"]["requests"], 7)
+        self.assertEqual((s["inflight"], s["inflight_max"]), (0, 1))
         self.assertEqual(s["by_template"]["meetings"]["count"], 3)
         self.assertEqual(s["by_template"]["race"]["count"], 1)
         self.assertEqual(s["by_template"]["next_to_go"]["status"], {"400": 1, "503": 1})
