@@ -27,16 +27,17 @@ sys.path.insert(0, HERE)
 import ctl  # noqa: E402
 import tabsim  # noqa: E402
 
-FIXTURES = os.path.join(HERE, "..", "..", "..", "..", "shared", "fixtures", "tab")
-if not os.path.isdir(FIXTURES):
-    FIXTURES = "/work/shared/fixtures/tab"
+# the real TAB responses: $TAB_FIXTURES, a copy in the repository, or the shared folder
+FIXTURES = next((d for d in (os.environ.get("TAB_FIXTURES", ""),
+                             os.path.join(HERE, "..", "fixtures", "tab"),
+                             "/work/shared/fixtures/tab") if d and os.path.isdir(d)), "")
 BASE = "/v1/tab-info-service/racing"
 DATE = "2026-11-28"
 ISO_RX = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 def fixture(name):
-    for f in os.listdir(FIXTURES):
+    for f in os.listdir(FIXTURES) if FIXTURES else ():
         if f.startswith(name):
             with open(os.path.join(FIXTURES, f), encoding="utf-8") as fh:
                 return json.load(fh)
