@@ -10,6 +10,7 @@ Python 3 standard library only.  See README.md in this directory.
 """
 
 import argparse
+import copy
 import datetime as dt
 import fnmatch
 import gzip
@@ -964,8 +965,8 @@ def mutation(fn, raw=False):
             return h.send_resp(resp)
         if raw:
             body = fn(resp.body(), resp.doc, p)
-        else:
-            body = Response.encode(fn(resp.doc, p))
+        else:  # a copy: documents share parts of the day (results, dividends)
+            body = Response.encode(fn(copy.deepcopy(resp.doc), p))
         h.send_raw(200, body)
     return fault
 

@@ -623,9 +623,13 @@ class TestFaults(Base):
 
     def test_unknown_keys(self):
         p = self.fault("unknown_keys")
+        self.ctl.clock(offset=self.race["start"] + 100 - time.time())  # resulted: dividends
         d = json.loads(self.get(p)[2])
         self.assertIn("zzUnknownKey", d)
         self.assertIn("zzUnknownKey", d["runners"][0]["fixedOdds"])
+        self.assertIn("zzUnknownKey", d["dividends"][0])
+        d = json.loads(self.get(p)[2])  # the day itself is unchanged
+        self.assertNotIn("zzUnknownKey", d["dividends"][0])
 
     def test_nulls(self):
         p = self.fault("nulls")
