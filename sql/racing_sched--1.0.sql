@@ -809,6 +809,50 @@ REVOKE ALL ON FUNCTION duration_bucket_bounds(), _dedupe_key(text, text, jsonb, 
 	schedule(text, text, text), unschedule(text)
 FROM PUBLIC;
 
+-- Requests to the TAB API by endpoint and HTTP status (0: no response),
+-- counted by the workers after each batch; counters only grow.
+CREATE TABLE http_stats (
+	endpoint			text NOT NULL,
+	http_status			integer NOT NULL CHECK (http_status BETWEEN 0 AND 999),
+	requests			bigint NOT NULL DEFAULT 0 CHECK (requests >= 0),
+	failures			bigint NOT NULL DEFAULT 0 CHECK (failures >= 0),
+	bytes				bigint NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+	-- request duration histogram, bounds in http_duration_bucket_bounds()
+	duration_buckets	bigint[] NOT NULL DEFAULT '{}',
+	duration_sum_ms		bigint NOT NULL DEFAULT 0,
+	PRIMARY KEY (endpoint, http_status)
+);
+
+CREATE FUNCTION http_duration_bucket_bounds() RETURNS float8[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN '{0.05,0.1,0.25,0.5,1,2.5,5,10,30}'::float8[];
+
+-- Count one request.
+CREATE FUNCTION _record_http(p_endpoint text, p_http_status integer, p_ok boolean,
+							 p_bytes bigint, p_elapsed_ms bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	bounds float8[] := racing_sched.http_duration_bucket_bounds();
+	bucket integer := coalesce((SELECT min(b.i) FROM unnest(bounds) WITH ORDINALITY AS b(bound, i)
+								WHERE p_elapsed_ms / 1000.0 <= b.bound), cardinality(bounds) + 1);
+BEGIN
+	INSERT INTO racing_sched.http_stats AS s
+		(endpoint, http_status, requests, failures, bytes, duration_buckets, duration_sum_ms)
+	VALUES (p_endpoint, p_http_status, 1, (NOT p_ok)::int, greatest(p_bytes, 0),
+			racing_sched._array_inc('{}', bucket), greatest(p_elapsed_ms, 0))
+	ON CONFLICT (endpoint, http_status) DO UPDATE SET
+		requests = s.requests + 1,
+		failures = s.failures + (NOT p_ok)::int,
+		bytes = s.bytes + greatest(p_bytes, 0),
+		duration_buckets = racing_sched._array_inc(s.duration_buckets, bucket),
+		duration_sum_ms = s.duration_sum_ms + greatest(p_elapsed_ms, 0);
+END
+$$;
+REVOKE ALL ON FUNCTION _record_http(text, integer, boolean, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON http_stats FROM PUBLIC;
+
 --
 -- Race-driven jobs.  A race is due for a phase at start_time + race_offset;
 -- race_phases remembers, per race and job, that the phase was planned (and
@@ -975,6 +1019,7 @@ SELECT pg_catalog.pg_extension_config_dump('dividends', '');
 SELECT pg_catalog.pg_extension_config_dump('job_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('job_stats', '');
 SELECT pg_catalog.pg_extension_config_dump('race_phases', '');
+SELECT pg_catalog.pg_extension_config_dump('http_stats', '');
 -- The built-in jobs belong to the extension script; custom SQL jobs are data.
 SELECT pg_catalog.pg_extension_config_dump('jobs', 'WHERE job_type = ''sql''');
 SELECT pg_catalog.pg_extension_config_dump('meetings_meeting_id_seq', '');
