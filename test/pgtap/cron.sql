@@ -6,7 +6,7 @@ BEGIN;
 SET LOCAL search_path TO public, racing_sched;
 SET LOCAL timezone TO 'UTC';
 
-SELECT plan(147);
+SELECT plan(148);
 
 -- Every fire of expr in (from_ts, to_ts), found by iterating cron_next.
 CREATE FUNCTION pg_temp.fires(expr text, from_ts timestamptz, to_ts timestamptz, tz text)
@@ -163,6 +163,10 @@ SELECT results_eq(
 SELECT is(cron_next('15 2 * * *', '2026-10-04 00:00+10:30', 'Australia/Lord_Howe'),
 	'2026-10-04 02:30+11',
 	'Lord Howe half-hour spring-forward: 02:15 fires at 02:30 +11');
+SELECT results_eq(
+	$$SELECT * FROM pg_temp.fires('0 12 * * *', '2011-12-29 00:00+00', '2011-12-31 00:00+00', 'Pacific/Apia')$$,
+	$$VALUES ('2011-12-29 12:00-10'::timestamptz), ('2011-12-31 00:00+14'), ('2011-12-31 12:00+14')$$,
+	'Samoa skipped 2011-12-30: its noon fires once, when the skipped day ends');
 SELECT is(cron_next('0 9 * * *', '2026-06-01 00:00+00', 'Asia/Kolkata'),
 	'2026-06-01 09:00+05:30', 'a zone with a half-hour offset');
 SELECT is(cron_next('0 9 * * *', '2026-06-01 00:00+00', 'utc'),
