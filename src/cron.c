@@ -131,6 +131,13 @@ is_space(char c)
 		   c == '\v';
 }
 
+/* Printable ASCII: safe to quote in a message whatever the encoding. */
+static bool
+is_printable(char c)
+{
+	return (unsigned char) c >= 0x20 && (unsigned char) c < 0x7f;
+}
+
 static bool
 is_field_end(char c)
 {
@@ -157,7 +164,7 @@ unexpected_character(CronParser *ps, const CronField *field)
 	if (is_field_end((char) c))
 		return parse_error(ps, ps->p, "missing value in %s field",
 						   field->name);
-	if (c >= 0x20 && c < 0x7f)
+	if (is_printable((char) c))
 		return parse_error(ps, ps->p,
 						   "unexpected character \"%c\" in %s field", c,
 						   field->name);
@@ -327,11 +334,11 @@ parse_macro(CronParser *ps, CronSchedule *out)
 	const char *start = ps->p;
 	const char *name = ps->p + 1;
 	int			len;
-	bool		ascii = true;
+	bool		printable = true;
 
 	while (!is_field_end(*ps->p))
 	{
-		ascii = ascii && !IS_HIGHBIT_SET(*ps->p);
+		printable = printable && is_printable(*ps->p);
 		ps->p++;
 	}
 	len = (int) (ps->p - name);
@@ -354,7 +361,7 @@ parse_macro(CronParser *ps, CronSchedule *out)
 
 	if (len == 6 && pg_strncasecmp(name, "reboot", 6) == 0)
 		return parse_error(ps, start, "macro \"@reboot\" is not supported");
-	if (!ascii)
+	if (!printable)
 		return parse_error(ps, start, "unknown macro");
 	return parse_error(ps, start, "unknown macro \"@%.*s\"",
 					   Min(len, CRON_TOKEN_QUOTE), name);

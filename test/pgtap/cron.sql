@@ -6,7 +6,7 @@ BEGIN;
 SET LOCAL search_path TO public, racing_sched;
 SET LOCAL timezone TO 'UTC';
 
-SELECT plan(148);
+SELECT plan(150);
 
 -- Every fire of expr in (from_ts, to_ts), found by iterating cron_next.
 CREATE FUNCTION pg_temp.fires(expr text, from_ts timestamptz, to_ts timestamptz, tz text)
@@ -390,6 +390,10 @@ SELECT throws_ok($$SELECT cron_next('@fortnightly', now(), 'UTC')$$, '22023',
 	'invalid cron expression: unknown macro "@fortnightly"', 'an unknown macro');
 SELECT throws_ok($$SELECT cron_next('@daily,', now(), 'UTC')$$, '22023',
 	'invalid cron expression: unknown macro "@daily,"', 'a macro with trailing punctuation');
+SELECT throws_ok($$SELECT cron_next(E'@dai\x02ly', now(), 'UTC')$$, '22023',
+	'invalid cron expression: unknown macro', 'a macro with a control character is not quoted');
+SELECT throws_ok($$SELECT cron_next('@dailé', now(), 'UTC')$$, '22023',
+	'invalid cron expression: unknown macro', 'a macro with a non-ASCII letter is not quoted');
 SELECT throws_ok($$SELECT cron_next('@', now(), 'UTC')$$, '22023',
 	'invalid cron expression: unknown macro "@"', 'a bare @');
 SELECT throws_ok($$SELECT cron_next('@daily 5', now(), 'UTC')$$, '22023',
