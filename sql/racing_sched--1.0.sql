@@ -660,6 +660,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	s text;
+	own boolean;
 	deadline timestamptz;
 BEGIN
 	IF job_run_id IS NULL OR timeout IS NULL THEN
@@ -677,9 +678,16 @@ BEGIN
 	END IF;
 	deadline := clock_timestamp() + timeout;
 	LOOP
-		SELECT r.status INTO s FROM racing_sched.job_runs r WHERE r.job_run_id = wait_for.job_run_id;
+		SELECT r.status, r.xmin = xid(pg_current_xact_id_if_assigned()) INTO s, own
+		FROM racing_sched.job_runs r WHERE r.job_run_id = wait_for.job_run_id;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'job run % does not exist', job_run_id USING ERRCODE = 'undefined_object';
+		END IF;
+		IF own THEN
+			RAISE EXCEPTION 'job run % was queued or changed by this transaction', job_run_id
+				USING ERRCODE = 'active_sql_transaction',
+					  DETAIL = 'The scheduler sees the run only once this transaction commits.',
+					  HINT = 'Call run_now() and wait_for() in separate transactions.';
 		END IF;
 		EXIT WHEN s NOT IN ('queued', 'running') OR clock_timestamp() >= deadline;
 		PERFORM pg_sleep(least(0.05, greatest(0, extract(epoch FROM deadline - clock_timestamp()))));
