@@ -3,8 +3,9 @@
  * cron.h
  *	  Cron expressions: parsing and next fire time (see cron.c).
  *
- * Only pure functions live here: no SPI, no table access, no ereport, and
- * the current time is always an argument.
+ * cron.c is pure: no SPI, no table access, no ereport, and the current
+ * time is always an argument.  Two wrappers for SQL callers, which raise
+ * errors instead, live in sql_api.c and are declared at the end.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,8 +45,8 @@ typedef struct CronError
 {
 	int	 position;			/* byte offset of the offending character */
 	bool wrong_field_count; /* empty, a field missing, or too many */
-	char message[160];		/* e.g. "value 61 out of range 0-59 in minute
-								 * field" */
+	char message[160];		/* printable ASCII, e.g. "value 61 out of
+							 * range 0-59 in minute field" */
 } CronError;
 
 /* cron.c: pure, never raises an error */
