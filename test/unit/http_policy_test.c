@@ -4,8 +4,8 @@
  *	  phases, retryable outcomes, request spacing, header list syntax.
  *	  Time is always an argument; nothing here waits.
  *
- * Build and run: test/unit/run_http_policy (or by hand:
- * cc -Isrc test/unit/http_policy_test.c src/http_policy.c -lcurl).
+ * Prints TAP.  Built by test/unit/Makefile into test/unit/bin/; make test
+ * runs it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@ static int	checks = 0;
 		if (!(cond)) \
 		{ \
 			failures++; \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
 		} \
 	} while (0)
 
@@ -36,7 +36,7 @@ static int	checks = 0;
 		if (_a != _b) \
 		{ \
 			failures++; \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", \
+			printf("# %s:%d: %s == %lld, expected %lld\n", \
 					__FILE__, __LINE__, #a, _a, _b); \
 		} \
 	} while (0)
@@ -304,14 +304,28 @@ test_headers(void)
 	CHECK(http_headers_check("Accept-Encoding: identity", &bad) != NULL);
 }
 
+/* TAP: one test point per group of checks */
+static int	test_number = 0;
+
+static void
+run(const char *name, void (*fn) (void))
+{
+	int			before = failures;
+
+	fn();
+	test_number++;
+	printf("%s %d - %s\n", failures == before ? "ok" : "not ok", test_number, name);
+}
+
 int
 main(void)
 {
-	test_retry_after();
-	test_backoff();
-	test_classify();
-	test_bucket();
-	test_headers();
-	printf("http_policy_test: %d checks, %d failed\n", checks, failures);
+	printf("1..5\n");
+	run("Retry-After: seconds and HTTP-date", test_retry_after);
+	run("backoff: exponential, jittered, clamped", test_backoff);
+	run("failure phases and retryable outcomes", test_classify);
+	run("token bucket spacing", test_bucket);
+	run("extra header list syntax", test_headers);
+	printf("# %d checks, %d failed\n", checks, failures);
 	return failures == 0 ? 0 : 1;
 }
