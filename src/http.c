@@ -650,7 +650,8 @@ finish_transfer(Batch *b, Transfer *t)
 	HttpRequest *req = t->req;
 	char	   *url = NULL;
 
-	if (t->len > 0)
+	/* a body cut at the cap is useless to the caller: count it, keep none */
+	if (t->len > 0 && !t->size_capped)
 	{
 		req->body = MemoryContextAllocExtended(b->callercxt, t->len + 1,
 											   MCXT_ALLOC_HUGE);

@@ -21,7 +21,9 @@
 /*
  * One GET.  The caller fills url (and optionally label and arg); the client
  * fills the rest.  body is palloc'd in the memory context that was current
- * when http_fetch_all was called, NUL-terminated, NULL when nothing arrived.
+ * when http_fetch_all was called and NUL-terminated; it is NULL when nothing
+ * arrived or the body was cut at the size cap.  A body also comes back with
+ * a failed status (an error page): check ok before using it.
  */
 typedef struct HttpRequest
 {
@@ -37,7 +39,7 @@ typedef struct HttpRequest
 	HttpPhase	phase;			/* where it failed; HTTP_PHASE_NONE if ok */
 	char		error[256];		/* "phase: reason", empty if ok */
 	char	   *body;
-	size_t		body_len;		/* decoded bytes kept (<= size cap) */
+	size_t		body_len;		/* decoded bytes received (<= size cap) */
 	int64		elapsed_ms;		/* first admission to completion */
 	int			attempts;
 	char	   *effective_url;	/* after redirects; palloc'd, may be NULL */
