@@ -130,6 +130,12 @@ typedef struct Batch
 	WaitEventSet *wes;
 	WaitEvent  *events;
 	int			nevents;
+
+	/* for the DEBUG1 line at the end of a batch */
+	int64		started_ms;
+	int			attempts;
+	int			waits;
+	int			rebuilds;
 } Batch;
 
 static int64
@@ -516,6 +522,7 @@ batch_setup(Batch *b, HttpRequest *reqs, int n)
 	b->rate_limit = http_rate_limit;
 	b->max_size = (size_t) http_max_response_size;
 	b->max_retries = http_max_retries;
+	b->started_ms = monotonic_ms();
 	b->xfers = palloc0(sizeof(Transfer) * n);
 
 	b->multi = curl_multi_init();
@@ -584,6 +591,7 @@ start_attempt(Batch *b, Transfer *t, int64 now)
 	t->state = XFER_RUNNING;
 	t->req->attempts++;
 	b->inflight++;
+	b->attempts++;
 	http_counters.attempts++;
 }
 
@@ -781,6 +789,7 @@ rebuild_wait_set(Batch *b)
 			AddWaitEventToSet(b->wes, ev, b->socks[i].fd, NULL, NULL);
 	}
 	b->socks_dirty = false;
+	b->rebuilds++;
 }
 
 static void
@@ -793,6 +802,7 @@ wait_and_drive(Batch *b, int64 timeout)
 	if (b->wes == NULL || b->socks_dirty)
 		rebuild_wait_set(b);
 
+	b->waits++;
 	nready = WaitEventSetWait(b->wes, (long) timeout, b->events, b->nevents,
 							  PG_WAIT_EXTENSION);
 	for (i = 0; i < nready; i++)
@@ -854,6 +864,9 @@ batch_run(Batch *b)
 			timeout = Min(timeout, admit_wait);
 		wait_and_drive(b, timeout);
 	}
+
+	elog(DEBUG1, "racing_sched http batch: %d requests, %d attempts in " INT64_FORMAT " ms, %d waits, %d wait set rebuilds",
+		 b->n, b->attempts, monotonic_ms() - b->started_ms, b->waits, b->rebuilds);
 }
 
 void
