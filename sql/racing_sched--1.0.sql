@@ -102,7 +102,7 @@ CREATE TABLE jobs (
 	tolerance			interval CHECK (tolerance >= '0'),
 	command				text,
 	owner				name,
-	last_fire_at		timestamptz,
+	last_fire_at		timestamptz NOT NULL DEFAULT now(),
 	created_at			timestamptz NOT NULL DEFAULT now(),
 	updated_at			timestamptz NOT NULL DEFAULT now(),
 	CHECK ((job_type IN ('pre_race_t60', 'pre_race_t15', 'post_race'))
@@ -346,6 +346,421 @@ REVOKE ALL ON FUNCTION http_get_all(text[]) FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA racing_sched FROM PUBLIC;
 REVOKE ALL ON FUNCTION scheduler_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION health() FROM PUBLIC;
+
+--
+-- The job engine's SQL side: dedupe keys, argument checks, the end of a run
+-- (terminal state, counters and retry in one transaction), and the
+-- operators' API.  The C side (scheduler.c, worker.c, job_runs.c) calls the
+-- internal functions, whose names start with an underscore.
+--
+
+-- Upper bounds (seconds) of the run duration histogram; the last bucket of
+-- job_stats.duration_buckets counts everything above the last bound.
+CREATE FUNCTION duration_bucket_bounds() RETURNS float8[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN '{0.1,0.5,1,5,10,30,60,300,900,3600}'::float8[];
+
+-- What makes two runs the same work: at most one of them may be queued or
+-- running (job_runs_dedupe_key).  A morning scrape is the same work when it
+-- is for the same racing day; a race phase when it is for the same race.
+CREATE FUNCTION _dedupe_key(job_name text, job_type text, args jsonb, at timestamptz)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE
+	WHEN job_type = 'morning_scrape' THEN
+		job_name || ':' || coalesce(args->>'date',
+			((at AT TIME ZONE current_setting('racing_sched.timezone'))::date
+			 + coalesce((args->>'days_ahead')::int, 0))::text)
+	WHEN args - 'deadline' = '{}' THEN job_name
+	ELSE job_name || ':' || md5((args - 'deadline')::text)
+END;
+
+-- The arguments each job type takes.  An unknown key or a value of the wrong
+-- form is an error, so a typo never silently runs the wrong work.
+CREATE FUNCTION _check_args(job_type text, args jsonb) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	allowed text[];
+	k text;
+	v jsonb;
+BEGIN
+	IF args IS NULL OR jsonb_typeof(args) <> 'object' THEN
+		RAISE EXCEPTION 'args must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF octet_length(args::text) > 65536 THEN
+		RAISE EXCEPTION 'args are too large (% bytes)', octet_length(args::text)
+			USING ERRCODE = 'program_limit_exceeded',
+				  DETAIL = 'At most 65536 bytes of arguments are accepted.';
+	END IF;
+	allowed := CASE job_type
+		WHEN 'morning_scrape' THEN '{date,days_ahead,jurisdictions,only,deadline}'
+		WHEN 'pre_race_t60' THEN '{race_id,race_ids,deadline}'
+		WHEN 'pre_race_t15' THEN '{race_id,race_ids,deadline}'
+		WHEN 'post_race' THEN '{race_id,race_ids,deadline}'
+		ELSE '{deadline}' END;
+	FOR k, v IN SELECT * FROM jsonb_each(args) LOOP
+		IF NOT k = ANY (allowed) THEN
+			RAISE EXCEPTION 'unknown argument "%" for a % job', k, job_type
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Allowed: %s.', array_to_string(allowed, ', '));
+		END IF;
+		IF (k = 'date' AND (jsonb_typeof(v) <> 'string' OR v #>> '{}' !~ '^\d{4}-\d{2}-\d{2}$'))
+		   OR (k = 'days_ahead' AND (jsonb_typeof(v) <> 'number' OR v::numeric NOT BETWEEN 0 AND 7
+									OR v::numeric <> trunc(v::numeric)))
+		   OR (k = 'race_id' AND (jsonb_typeof(v) <> 'number' OR v::numeric <= 0
+								 OR v::numeric <> trunc(v::numeric)))
+		   OR (k IN ('race_ids', 'only', 'jurisdictions') AND jsonb_typeof(v) <> 'array')
+		   OR (k = 'deadline' AND jsonb_typeof(v) <> 'string') THEN
+			RAISE EXCEPTION 'invalid value for argument "%": %', k, v
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = CASE k
+						WHEN 'date' THEN 'A date is written YYYY-MM-DD.'
+						WHEN 'days_ahead' THEN 'days_ahead is a whole number from 0 to 7.'
+						WHEN 'race_id' THEN 'race_id is a race_id of racing_sched.races.'
+						WHEN 'deadline' THEN 'A deadline is a timestamp with time zone.'
+						ELSE format('%s is a JSON array.', k) END;
+		END IF;
+		IF k = 'date' THEN
+			PERFORM (v #>> '{}')::date;
+		ELSIF k = 'deadline' THEN
+			PERFORM (v #>> '{}')::timestamptz;
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- a with its i-th element (1-based) one more, zeros filling any gap.
+CREATE FUNCTION _array_inc(a bigint[], i integer) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (SELECT array_agg(coalesce(a[k], 0) + (k = i)::int ORDER BY k)
+		FROM generate_series(1, greatest(i, coalesce(cardinality(a), 0))) AS k);
+
+-- Count a finished or cancelled run in job_stats: counters only grow.
+CREATE FUNCTION _record_run_stats(run job_runs) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	bounds float8[] := racing_sched.duration_bucket_bounds();
+	bucket integer;
+BEGIN
+	IF run.duration_ms IS NOT NULL THEN
+		bucket := coalesce((SELECT min(b.i) FROM unnest(bounds) WITH ORDINALITY AS b(bound, i)
+							WHERE run.duration_ms / 1000.0 <= b.bound),
+						   cardinality(bounds) + 1);
+	END IF;
+	INSERT INTO racing_sched.job_stats (job_name, job_type)
+	VALUES (run.job_name, run.job_type)
+	ON CONFLICT (job_name) DO NOTHING;
+	UPDATE racing_sched.job_stats s SET
+		runs_success = s.runs_success + (run.status = 'success')::int,
+		runs_partial = s.runs_partial + (run.status = 'partial')::int,
+		runs_failed = s.runs_failed + (run.status = 'failed')::int,
+		runs_cancelled = s.runs_cancelled + (run.status = 'cancelled')::int,
+		items_processed = s.items_processed + run.items_processed,
+		items_failed = s.items_failed + run.items_failed,
+		duration_buckets = CASE WHEN bucket IS NULL THEN s.duration_buckets
+							ELSE racing_sched._array_inc(s.duration_buckets, bucket) END,
+		duration_sum_ms = s.duration_sum_ms + coalesce(run.duration_ms, 0),
+		duration_count = s.duration_count + (bucket IS NOT NULL)::int,
+		last_status = run.status,
+		last_run_at = coalesce(run.completed_at, now()),
+		last_success_at = CASE WHEN run.status = 'success' THEN run.completed_at
+						  ELSE s.last_success_at END,
+		last_failure_at = CASE WHEN run.status = 'failed' THEN run.completed_at
+						  ELSE s.last_failure_at END,
+		consecutive_failures = CASE run.status
+			WHEN 'failed' THEN s.consecutive_failures + 1
+			WHEN 'success' THEN 0
+			ELSE s.consecutive_failures END
+	WHERE s.job_name = run.job_name;
+END
+$$;
+
+-- End a running run once: terminal state, counters, and the retry its job's
+-- policy asks for, all in the caller's transaction.  Returns false, changing
+-- nothing, when the run is no longer running (someone else ended it) or is
+-- owned by another worker.
+CREATE FUNCTION _finish_run(
+	p_job_run_id bigint, p_status text, p_items_processed integer,
+	p_items_failed integer, p_errors text[], p_metadata jsonb,
+	p_worker_pid integer, p_retry boolean)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r racing_sched.job_runs;
+	delays interval[];
+	delay interval;
+	deadline timestamptz;
+	child bigint;
+	note jsonb;
+BEGIN
+	UPDATE racing_sched.job_runs SET
+		status = p_status,
+		completed_at = clock_timestamp(),
+		duration_ms = greatest(0, round(extract(epoch FROM clock_timestamp() - started_at) * 1000)),
+		items_processed = coalesce(p_items_processed, 0),
+		items_failed = coalesce(p_items_failed, 0),
+		errors = errors || coalesce(p_errors, '{}'),
+		metadata = metadata || coalesce(p_metadata, '{}')
+	WHERE job_run_id = p_job_run_id AND status = 'running'
+	  AND (p_worker_pid IS NULL OR worker_pid = p_worker_pid)
+	RETURNING * INTO r;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	PERFORM racing_sched._record_run_stats(r);
+
+	IF r.status NOT IN ('failed', 'partial') THEN
+		RETURN true;
+	END IF;
+	SELECT retry_delays INTO delays FROM racing_sched.jobs WHERE job_name = r.job_name;
+	delay := delays[r.retry_count + 1];
+	deadline := (r.args->>'deadline')::timestamptz;
+	IF NOT p_retry THEN
+		note := jsonb_build_object('retry_scheduled', false, 'retry_skipped', 'not retried after a cancel');
+	ELSIF delay IS NULL THEN
+		note := jsonb_build_object('retry_scheduled', false,
+			'retry_skipped', format('no retries left (%s allowed)', coalesce(cardinality(delays), 0)));
+	ELSIF r.completed_at + delay >= deadline THEN
+		note := jsonb_build_object('retry_scheduled', false,
+			'retry_skipped', format('a retry at %s would be past the deadline %s', r.completed_at + delay, deadline));
+	ELSE
+		INSERT INTO racing_sched.job_runs
+			(job_name, job_type, trigger, due_at, retry_count, parent_job_run_id, args, dedupe_key)
+		VALUES (r.job_name, r.job_type, 'retry', r.completed_at + delay, r.retry_count + 1,
+				r.job_run_id, coalesce(r.metadata->'retry_args', r.args), r.dedupe_key)
+		ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
+		RETURNING job_run_id INTO child;
+		IF child IS NULL THEN
+			note := jsonb_build_object('retry_scheduled', false,
+				'retry_skipped', 'the same work is already queued or running');
+		ELSE
+			note := jsonb_build_object('retry_scheduled', true, 'retry_job_run_id', child,
+				'retry_due_at', r.completed_at + delay);
+			UPDATE racing_sched.job_stats
+			SET retries = racing_sched._array_inc(retries, r.retry_count + 1)
+			WHERE job_name = r.job_name;
+		END IF;
+	END IF;
+	UPDATE racing_sched.job_runs SET metadata = metadata || note WHERE job_run_id = r.job_run_id;
+	RETURN true;
+END
+$$;
+
+--
+-- Operators' API.  Functions that change work are SECURITY DEFINER with a
+-- pinned search_path, and not executable by PUBLIC; the README shows the
+-- grants for an operator role.
+--
+
+CREATE FUNCTION _job(job_name text) RETURNS jobs
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	j racing_sched.jobs;
+BEGIN
+	IF job_name IS NULL THEN
+		RAISE EXCEPTION 'job_name must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT * INTO j FROM racing_sched.jobs WHERE jobs.job_name = _job.job_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'job "%" does not exist', job_name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'The jobs are listed in racing_sched.jobs.';
+	END IF;
+	RETURN j;
+END
+$$;
+
+CREATE FUNCTION run_now(job_name text, args jsonb DEFAULT '{}') RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	j racing_sched.jobs := racing_sched._job(job_name);
+	key text;
+	id bigint;
+BEGIN
+	IF args IS NULL THEN
+		RAISE EXCEPTION 'args must not be null' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Pass ''{}'' for no arguments.';
+	END IF;
+	PERFORM racing_sched._check_args(j.job_type, args);
+	key := racing_sched._dedupe_key(j.job_name, j.job_type, args, now());
+	-- Either we queue it, or the same work is queued or running already and
+	-- we return that; a run that ends between the two looks sends us round.
+	LOOP
+		INSERT INTO racing_sched.job_runs (job_name, job_type, trigger, args, dedupe_key, due_at)
+		VALUES (j.job_name, j.job_type, 'manual', args, key, now())
+		ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
+		RETURNING job_run_id INTO id;
+		IF id IS NOT NULL THEN
+			PERFORM racing_sched.wake_scheduler();
+			RETURN id;
+		END IF;
+		SELECT r.job_run_id INTO id FROM racing_sched.job_runs r
+		WHERE r.dedupe_key = key AND r.status IN ('queued', 'running');
+		IF id IS NOT NULL THEN
+			RETURN id;
+		END IF;
+	END LOOP;
+END
+$$;
+
+CREATE FUNCTION wait_for(job_run_id bigint, timeout interval DEFAULT '60s') RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s text;
+	deadline timestamptz;
+BEGIN
+	IF job_run_id IS NULL OR timeout IS NULL THEN
+		RAISE EXCEPTION 'job_run_id and timeout must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF timeout < '0' OR timeout > '1 day' THEN
+		RAISE EXCEPTION 'timeout must be between 0 and 1 day, not %', timeout
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'wait_for needs a READ COMMITTED transaction'
+			USING ERRCODE = 'active_sql_transaction',
+				  DETAIL = 'Under a transaction snapshot the run would never be seen to finish.';
+	END IF;
+	deadline := clock_timestamp() + timeout;
+	LOOP
+		SELECT r.status INTO s FROM racing_sched.job_runs r WHERE r.job_run_id = wait_for.job_run_id;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'job run % does not exist', job_run_id USING ERRCODE = 'undefined_object';
+		END IF;
+		EXIT WHEN s NOT IN ('queued', 'running') OR clock_timestamp() >= deadline;
+		PERFORM pg_sleep(least(0.05, greatest(0, extract(epoch FROM deadline - clock_timestamp()))));
+	END LOOP;
+	RETURN s;
+END
+$$;
+
+CREATE FUNCTION cancel(job_run_id bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r racing_sched.job_runs;
+BEGIN
+	IF job_run_id IS NULL THEN
+		RAISE EXCEPTION 'job_run_id must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT * INTO r FROM racing_sched.job_runs j WHERE j.job_run_id = cancel.job_run_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'job run % does not exist', job_run_id USING ERRCODE = 'undefined_object';
+	END IF;
+	IF r.status = 'queued' THEN
+		UPDATE racing_sched.job_runs j SET status = 'cancelled', completed_at = clock_timestamp(),
+			metadata = j.metadata || jsonb_build_object('cancelled_by', session_user::text)
+		WHERE j.job_run_id = r.job_run_id
+		RETURNING * INTO r;
+		PERFORM racing_sched._record_run_stats(r);
+		RETURN true;
+	ELSIF r.status = 'running' THEN
+		-- The scheduler stops the worker and ends the run.
+		UPDATE racing_sched.job_runs j SET
+			metadata = j.metadata || jsonb_build_object('cancel_requested_by', session_user::text,
+														'cancel_requested_at', clock_timestamp())
+		WHERE j.job_run_id = r.job_run_id;
+		PERFORM racing_sched.wake_scheduler();
+		RETURN true;
+	END IF;
+	RETURN false;
+END
+$$;
+
+CREATE FUNCTION alter_job(
+	job_name text,
+	schedule text DEFAULT NULL,
+	enabled boolean DEFAULT NULL,
+	retry_delays interval[] DEFAULT NULL,
+	timeout interval DEFAULT NULL,
+	race_offset interval DEFAULT NULL,
+	tolerance interval DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	j racing_sched.jobs := racing_sched._job(job_name);
+	race_driven boolean := j.job_type IN ('pre_race_t60', 'pre_race_t15', 'post_race');
+BEGIN
+	IF schedule IS NOT NULL THEN
+		IF race_driven THEN
+			RAISE EXCEPTION 'job "%" is driven by race start times and has no schedule', job_name
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Change its race_offset instead.';
+		END IF;
+		PERFORM racing_sched.cron_next(schedule, now(), current_setting('racing_sched.timezone'));
+	END IF;
+	IF (race_offset IS NOT NULL OR tolerance IS NOT NULL) AND NOT race_driven THEN
+		RAISE EXCEPTION 'job "%" runs on a schedule and has no race_offset or tolerance', job_name
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF race_offset NOT BETWEEN '-1 day' AND '1 day' THEN
+		RAISE EXCEPTION 'race_offset must be between -1 day and 1 day, not %', race_offset
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF tolerance NOT BETWEEN '0' AND '1 hour' THEN
+		RAISE EXCEPTION 'tolerance must be between 0 and 1 hour, not %', tolerance
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF timeout <= '0' OR timeout > '7 days' THEN
+		RAISE EXCEPTION 'timeout must be more than 0 and at most 7 days, not %', timeout
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF cardinality(retry_delays) > 10
+	   OR EXISTS (SELECT FROM unnest(retry_delays) d WHERE d IS NULL OR d <= '0' OR d > '1 day') THEN
+		RAISE EXCEPTION 'retry_delays must hold at most 10 intervals, each more than 0 and at most 1 day'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	UPDATE racing_sched.jobs SET
+		schedule = coalesce(alter_job.schedule, jobs.schedule),
+		-- a new schedule counts from now: no catch-up run for the old one
+		last_fire_at = CASE WHEN alter_job.schedule IS DISTINCT FROM NULL
+							 AND alter_job.schedule IS DISTINCT FROM jobs.schedule
+							THEN now() ELSE jobs.last_fire_at END,
+		enabled = coalesce(alter_job.enabled, jobs.enabled),
+		retry_delays = coalesce(alter_job.retry_delays, jobs.retry_delays),
+		timeout = coalesce(alter_job.timeout, jobs.timeout),
+		race_offset = coalesce(alter_job.race_offset, jobs.race_offset),
+		tolerance = coalesce(alter_job.tolerance, jobs.tolerance),
+		updated_at = now()
+	WHERE jobs.job_name = j.job_name;
+	PERFORM racing_sched.wake_scheduler();
+END
+$$;
+
+CREATE FUNCTION schedule(job_name text, schedule text, command text) RETURNS void
+AS 'MODULE_PATHNAME', 'racing_sched_schedule'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION unschedule(job_name text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'racing_sched_unschedule'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION duration_bucket_bounds(), _dedupe_key(text, text, jsonb, timestamptz),
+	_check_args(text, jsonb), _array_inc(bigint[], integer), _record_run_stats(job_runs),
+	_finish_run(bigint, text, integer, integer, text[], jsonb, integer, boolean),
+	_job(text), run_now(text, jsonb), wait_for(bigint, interval), cancel(bigint),
+	alter_job(text, text, boolean, interval[], interval, interval, interval),
+	schedule(text, text, text), unschedule(text)
+FROM PUBLIC;
 
 SELECT pg_catalog.pg_extension_config_dump('meetings', '');
 SELECT pg_catalog.pg_extension_config_dump('races', '');

@@ -19,6 +19,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "http.h"
 
@@ -267,6 +268,7 @@ racing_sched_shmem_startup(void)
 	{
 		memset(rs_shared, 0, sizeof(RacingSchedShared));
 		SpinLockInit(&rs_shared->mutex);
+		rs_shared->shmem_init_time = GetCurrentTimestamp();
 	}
 	LWLockRelease(AddinShmemInitLock);
 }

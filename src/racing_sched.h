@@ -48,6 +48,7 @@ typedef struct RacingSchedShared
 	TimestampTz started_at;
 	TimestampTz heartbeat_at;
 	Latch	   *scheduler_latch;
+	TimestampTz shmem_init_time;	/* runs started before it predate a restart */
 } RacingSchedShared;
 
 extern RacingSchedShared *rs_shared;
@@ -58,5 +59,6 @@ extern void wake_scheduler_at_commit(void);
 
 /* Process entry points, named in the BackgroundWorker structs. */
 extern PGDLLEXPORT void racing_sched_scheduler_main(Datum main_arg);
+extern PGDLLEXPORT void racing_sched_worker_main(Datum main_arg);
 
 #endif							/* RACING_SCHED_H */

@@ -15,6 +15,7 @@
 
 #include "access/xact.h"
 #include "commands/extension.h"
+#include "executor/spi.h"
 #include "libpq/pqsignal.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -26,6 +27,44 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
+
+#include "cron.h"
+#include "job_runs.h"
+
+/*
+ * The zone of schedules, looked up again only when racing_sched.timezone
+ * changes.
+ */
+static const pg_tz *
+scheduler_timezone(void)
+{
+	static char *name = NULL;
+	static pg_tz *tz = NULL;
+
+	if (name == NULL || strcmp(name, rs_timezone) != 0)
+	{
+		tz = pg_tzset(rs_timezone);
+		if (tz == NULL)
+			elog(ERROR, "racing_sched: unknown time zone \"%s\"", rs_timezone);
+		if (name)
+			pfree(name);
+		name = MemoryContextStrdup(TopMemoryContext, rs_timezone);
+	}
+	return tz;
+}
+
+/* Milliseconds from now until t, at least 0, at most the heartbeat. */
+static long
+ms_until(TimestampTz t)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (t <= now)
+		return 0;
+	if (t - now >= (TimestampTz) rs_heartbeat_ms * 1000)
+		return rs_heartbeat_ms;
+	return (long) ((t - now + 999) / 1000);
+}
 
 static void
 set_state(SchedulerState state)
@@ -80,13 +119,113 @@ claim_slot(void)
 }
 
 /*
+ * Start a job worker for a claimed run and record it as running, in the
+ * scheduler's transaction.  The worker locks its row first, so it waits for
+ * this transaction and runs only if the row is running under its own pid.
+ * Returns false when no background worker slot is free.
+ */
+static bool
+start_worker(int64 job_run_id)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "racing_sched", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "racing_sched_worker_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "racing_sched worker for job run " INT64_FORMAT,
+			 job_run_id);
+	strlcpy(worker.bgw_type, "racing_sched worker", BGW_MAXLEN);
+	worker.bgw_main_arg = Int64GetDatum(job_run_id);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		return false;
+	if (WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
+	{
+		/* it died at once; the run stays queued and is tried again */
+		pfree(handle);
+		return true;
+	}
+	job_runs_mark_running(job_run_id, pid);
+	pfree(handle);
+	return true;
+}
+
+/*
  * Turn due work into runs and start them.  Returns how long the scheduler
  * may sleep before something else becomes due, in milliseconds.
  */
 static long
 scheduler_run_due_work(void)
 {
-	return rs_heartbeat_ms;
+	static bool slots_full_logged = false;
+	static bool no_bgworker_logged = false;
+	TimestampTz next_event;
+	TimestampTz next_due;
+	TimestampTz server_started_at;
+	int			running;
+	int			free_slots;
+	bool		started_any = false;
+
+	SpinLockAcquire(&rs_shared->mutex);
+	server_started_at = rs_shared->shmem_init_time;
+	SpinLockRelease(&rs_shared->mutex);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "racing_sched: SPI_connect failed");
+
+	job_runs_check_stopping();
+	next_event = job_runs_sweep(server_started_at);
+	next_event = Min(next_event, job_runs_enqueue_cron(scheduler_timezone()));
+
+	running = job_runs_count_running();
+	free_slots = rs_max_workers - running;
+	if (free_slots > 0)
+	{
+		List	   *due = job_runs_claim_due(free_slots);
+		ListCell   *lc;
+
+		slots_full_logged = false;
+		foreach(lc, due)
+		{
+			if (!start_worker(*(int64 *) lfirst(lc)))
+			{
+				if (!no_bgworker_logged)
+					ereport(LOG,
+							(errmsg("racing_sched could not start a job worker: no background worker slot is free"),
+							 errhint("Raise max_worker_processes.")));
+				no_bgworker_logged = true;
+				/* try again shortly: nothing tells us when a slot frees */
+				next_event = Min(next_event,
+								 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000));
+				break;
+			}
+			no_bgworker_logged = false;
+			started_any = true;
+		}
+	}
+	else if (!slots_full_logged)
+	{
+		ereport(LOG,
+				(errmsg("racing_sched has all %d job worker slots busy; due runs wait", rs_max_workers),
+				 errhint("Raise racing_sched.max_workers to run more jobs at once.")));
+		slots_full_logged = true;
+	}
+
+	next_due = job_runs_next_due();
+	SPI_finish();
+
+	/* Starting workers waited on our latch: look again at once. */
+	if (started_any)
+		return 0;
+	if (next_due != DT_NOEND)
+		next_event = Min(next_event, next_due);
+	return ms_until(next_event);
 }
 
 /*
