@@ -339,6 +339,63 @@ LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION http_get_all(text[]) FROM PUBLIC;
 
 --
+-- Cron.  cron_next is STABLE, not IMMUTABLE: with tz NULL it reads the
+-- setting racing_sched.timezone, and its answers follow the time zone
+-- database, which a server update may change.  It is not STRICT, so that a
+-- NULL expr or after is an error (22004) rather than a silent NULL.
+--
+
+CREATE FUNCTION cron_next(expr text, after timestamptz, tz text DEFAULT NULL)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'racing_sched_cron_next'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cron_next(text, timestamptz, text) IS
+	'first fire of a five-field cron expression strictly after a time, in wall-clock time of tz (default racing_sched.timezone)';
+
+-- The next n fire times of a job's cron schedule after now(), whether or not
+-- the job is enabled.  Race-driven jobs have no schedule and return no rows.
+CREATE FUNCTION next_runs(job_name text, n integer DEFAULT 5)
+RETURNS SETOF timestamptz
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	expr text;
+	t timestamptz := now();
+BEGIN
+	IF next_runs.job_name IS NULL THEN
+		RAISE EXCEPTION 'argument "job_name" of next_runs must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF next_runs.n IS NULL THEN
+		RAISE EXCEPTION 'argument "n" of next_runs must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF next_runs.n < 0 THEN
+		RAISE EXCEPTION 'argument "n" of next_runs must not be negative'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT j.schedule INTO expr
+		FROM racing_sched.jobs j
+		WHERE j.job_name = next_runs.job_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'job "%" does not exist', next_runs.job_name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'The jobs are listed in racing_sched.jobs.';
+	END IF;
+	IF expr IS NULL THEN
+		RETURN;
+	END IF;
+	FOR i IN 1 .. next_runs.n LOOP
+		t := racing_sched.cron_next(expr, t);
+		RETURN NEXT t;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION next_runs(text, integer) IS
+	'the next n fire times of a job''s cron schedule after now(), in racing_sched.timezone';
+
+--
 -- Privileges: nothing is granted to PUBLIC beyond reading the schema's names;
 -- the README shows the grants for an operator and a monitoring role.
 --

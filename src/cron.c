@@ -320,17 +320,14 @@ parse_macro(CronParser *ps, CronSchedule *out)
 	const char *start = ps->p;
 	const char *name = ps->p + 1;
 	int			len;
+	bool		ascii = true;
 
-	ps->p++;
-	while (isalpha((unsigned char) *ps->p))
-		ps->p++;
-	len = (int) (ps->p - name);
-	if (!is_field_end(*ps->p))
+	while (!is_field_end(*ps->p))
 	{
-		CronField	macro_field = {"macro", 0, 0, 0, NULL, 0};
-
-		return unexpected_character(ps, &macro_field);
+		ascii = ascii && !IS_HIGHBIT_SET(*ps->p);
+		ps->p++;
 	}
+	len = (int) (ps->p - name);
 
 	for (int i = 0; i < (int) lengthof(cron_macros); i++)
 	{
@@ -350,6 +347,8 @@ parse_macro(CronParser *ps, CronSchedule *out)
 
 	if (len == 6 && pg_strncasecmp(name, "reboot", 6) == 0)
 		return parse_error(ps, start, "macro \"@reboot\" is not supported");
+	if (!ascii)
+		return parse_error(ps, start, "unknown macro");
 	return parse_error(ps, start, "unknown macro \"@%.*s\"",
 					   Min(len, CRON_TOKEN_QUOTE), name);
 }

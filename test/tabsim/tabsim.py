@@ -10,6 +10,7 @@ Python 3 standard library only.  See README.md in this directory.
 """
 
 import argparse
+import copy
 import datetime as dt
 import fnmatch
 import gzip
@@ -964,8 +965,8 @@ def mutation(fn, raw=False):
             return h.send_resp(resp)
         if raw:
             body = fn(resp.body(), resp.doc, p)
-        else:
-            body = Response.encode(fn(resp.doc, p))
+        else:  # a copy: documents share parts of the day (results, dividends)
+            body = Response.encode(fn(copy.deepcopy(resp.doc), p))
         h.send_raw(200, body)
     return fault
 
@@ -1225,6 +1226,7 @@ class FaultRules:
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
+        self.inflight = 0
         self.reset()
 
     def reset(self):
@@ -1233,6 +1235,13 @@ class Stats:
             self.jurisdictions = {}
             self.total = {"requests": 0, "ms": 0.0}
             self.since = time.time()
+            self.inflight_max = self.inflight
+
+    def begin(self):
+        """A request is being served: track concurrency (requests in flight and the peak)."""
+        with self.lock:
+            self.inflight += 1
+            self.inflight_max = max(self.inflight_max, self.inflight)
 
     @staticmethod
     def _add(tab, key, status, ms):
@@ -1254,6 +1263,7 @@ class Stats:
             if fault:
                 self.faults[fault] = self.faults.get(fault, 0) + 1
             self.jurisdictions[jur or "none"] = self.jurisdictions.get(jur or "none", 0) + 1
+            self.inflight -= 1
             self.total["requests"] += 1
             self.total["ms"] = round(self.total["ms"] + ms, 3)
 
@@ -1261,6 +1271,7 @@ class Stats:
         with self.lock:
             return json.loads(json.dumps({
                 "since": iso(self.since), "total": self.total, "by_status": self.status,
+                "inflight": self.inflight, "inflight_max": self.inflight_max,
                 "by_template": self.templates, "by_path": self.paths, "by_fault": self.faults,
                 "by_jurisdiction": self.jurisdictions}))
 
@@ -1417,29 +1428,32 @@ class Handler(BaseHTTPRequestHandler):
             app.recent.append({"time": iso(time.time()), "method": self.command, "path": self.path,
                                "headers": dict(self.headers.items())})
             del app.recent[:-200]
-        base = app.cfg.base_path
-        if url.path.startswith(base + "/"):
-            template, jur, resp = app.api(url.path[len(base):], query, self.origin())
-        else:
-            template, jur = "unknown", None
-            resp = error(404, "RESOURCE_NOT_FOUND_ERROR", "Resource not found")
-        if re.fullmatch(r"Bearer\s*", self.headers.get("Authorization", "x")):
-            resp = error(401, "UNAUTHORIZED", "Empty bearer token")
-        rule = app.faults.match(self.path, self.headers)
+        app.stats.begin()
+        template, jur, rule = "unknown", None, None
         try:
+            base = app.cfg.base_path
+            if url.path.startswith(base + "/"):
+                template, jur, resp = app.api(url.path[len(base):], query, self.origin())
+            else:
+                resp = error(404, "RESOURCE_NOT_FOUND_ERROR", "Resource not found")
+            if re.fullmatch(r"Bearer\s*", self.headers.get("Authorization", "x")):
+                resp = error(401, "UNAUTHORIZED", "Empty bearer token")
+            rule = app.faults.match(self.path, self.headers)
             if rule:
                 FAULTS[rule["fault"]][0](self, rule["params"], resp)
             else:
                 self.send_resp(resp)
-        except (BrokenPipeError, ConnectionResetError, OSError):
+        except OSError:  # the client went away, or a fault closed the connection
             self.close_connection = True
         except Exception as e:  # a bug here: say so on the wire and on stderr
             sys.stderr.write("tabsim: error serving %s: %r\n" % (self.path, e))
             if self.sent_status is None:
-                self.send_raw(500, json.dumps({"error": {"code": "TABSIM_BUG", "message": repr(e)}}).encode())
+                self.send_raw(500, json.dumps({"error": {"code": "TABSIM_BUG",
+                                                         "message": repr(e)}}).encode())
             self.close_connection = True
-        app.stats.record(url.path, template, self.sent_status, (time.monotonic() - t0) * 1000,
-                         rule and rule["fault"], jur)
+        finally:
+            app.stats.record(url.path, template, self.sent_status, (time.monotonic() - t0) * 1000,
+                             rule and rule["fault"], jur)
 
     def control(self, app, what):
         n = int(self.headers.get("Content-Length") or 0)

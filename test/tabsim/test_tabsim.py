@@ -19,7 +19,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.parse
 import zlib
 from email.utils import parsedate_to_datetime
 
@@ -28,16 +27,17 @@ sys.path.insert(0, HERE)
 import ctl  # noqa: E402
 import tabsim  # noqa: E402
 
-FIXTURES = os.path.join(HERE, "..", "..", "..", "..", "shared", "fixtures", "tab")
-if not os.path.isdir(FIXTURES):
-    FIXTURES = "/work/shared/fixtures/tab"
+# the real TAB responses: $TAB_FIXTURES, a copy in the repository, or the shared folder
+FIXTURES = next((d for d in (os.environ.get("TAB_FIXTURES", ""),
+                             os.path.join(HERE, "..", "fixtures", "tab"),
+                             "/work/shared/fixtures/tab") if d and os.path.isdir(d)), "")
 BASE = "/v1/tab-info-service/racing"
 DATE = "2026-11-28"
 ISO_RX = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 def fixture(name):
-    for f in os.listdir(FIXTURES):
+    for f in os.listdir(FIXTURES) if FIXTURES else ():
         if f.startswith(name):
             with open(os.path.join(FIXTURES, f), encoding="utf-8") as fh:
                 return json.load(fh)
@@ -449,6 +449,7 @@ class TestFaults(Base):
         t.join()
         self.assertEqual(st, 200)
         self.assertLess(t1, out["t"], "answered while the delayed request waits")
+        self.assertGreaterEqual(self.ctl.stats()["inflight_max"], 2)
         self.assertGreaterEqual(out["t"] - t0, 1.0)
         self.assertEqual(out["r"][0], 200)
         self.ctl.add_fault("delay", path=re.escape(p), count=1,
@@ -622,9 +623,13 @@ class TestFaults(Base):
 
     def test_unknown_keys(self):
         p = self.fault("unknown_keys")
+        self.ctl.clock(offset=self.race["start"] + 100 - time.time())  # resulted: dividends
         d = json.loads(self.get(p)[2])
         self.assertIn("zzUnknownKey", d)
         self.assertIn("zzUnknownKey", d["runners"][0]["fixedOdds"])
+        self.assertIn("zzUnknownKey", d["dividends"][0])
+        d = json.loads(self.get(p)[2])  # the day itself is unchanged
+        self.assertNotIn("zzUnknownKey", d["dividends"][0])
 
     def test_nulls(self):
         p = self.fault("nulls")
@@ -682,6 +687,7 @@ class TestStats(Base):
         self.get("/next-to-go/races")
         s = self.ctl.stats()
         self.assertEqual(s["total"]["requests"], 7)
+        self.assertEqual((s["inflight"], s["inflight_max"]), (0, 1))
         self.assertEqual(s["by_template"]["meetings"]["count"], 3)
         self.assertEqual(s["by_template"]["race"]["count"], 1)
         self.assertEqual(s["by_template"]["next_to_go"]["status"], {"400": 1, "503": 1})

@@ -26,6 +26,7 @@ sub rs_node
 		"shared_preload_libraries = 'racing_sched'",
 		"racing_sched.database = 'postgres'",
 		"max_worker_processes = 32",
+		"restart_after_crash = on",
 		"log_line_prefix = '%m [%p] %b '",
 		@{ $opt{conf} // [] }) . "\n");
 	return $node;
