@@ -7,8 +7,8 @@
  *	  second even while every request hangs.
  *
  * Lives here: the racing_sched.http_* settings, admission control
- * (http_max_inflight) and request spacing (http_rate_limit), per-request
- * limits, the retry loop, and the release of every curl handle when a
+ * (http_max_inflight), request spacing shared by the server's processes
+ * (http_rate_limit, a token bucket in shared memory), per-request limits, the retry loop, and the release of every curl handle when a
  * batch ends, an ERROR included.  Pure decisions (backoff, Retry-After,
  * failure phases, header syntax) live in http_policy.c; URLs and JSON are
  * other rooms' business.
@@ -27,7 +27,11 @@
 
 #include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
@@ -63,7 +67,22 @@ HttpAttemptHook http_attempt_hook = NULL;
 HttpCounters http_counters;
 
 static bool curl_ready = false;
-static HttpTokenBucket rate_bucket;
+
+/*
+ * The request-rate bucket is shared by every process of the server, so
+ * http_rate_limit bounds what the whole server sends, however many job
+ * workers run.  local_bucket serves only if shared memory is missing.
+ */
+typedef struct HttpShared
+{
+	slock_t		mutex;
+	HttpTokenBucket bucket;
+} HttpShared;
+
+static HttpShared *http_shared = NULL;
+static HttpTokenBucket local_bucket;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 typedef enum TransferState
 {
@@ -210,8 +229,8 @@ http_define_settings(void)
 							NULL, &http_max_inflight, 4, 1, 64,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("racing_sched.http_rate_limit",
-							 "Maximum HTTP requests started per second by one process (0 = unlimited).",
-							 "Retries count as requests.",
+							 "Maximum HTTP requests started per second by the whole server (0 = unlimited).",
+							 "Shared by all processes; retries count as requests.",
 							 &http_rate_limit, 2.0, 0.0, 1000.0,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("racing_sched.http_connect_timeout",
@@ -256,6 +275,62 @@ http_define_settings(void)
 							"Longest delay before an HTTP retry, Retry-After included.",
 							NULL, &http_retry_max_delay, 30000, 0, 3600000,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * shared request-rate bucket
+ * ---------------------------------------------------------------------
+ */
+
+static void
+http_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(HttpShared)));
+}
+
+static void
+http_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	http_shared = ShmemInitStruct("racing_sched http", sizeof(HttpShared), &found);
+	if (!found)
+	{
+		memset(http_shared, 0, sizeof(HttpShared));
+		SpinLockInit(&http_shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+http_register_shmem(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = http_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = http_shmem_startup;
+}
+
+/* 0 and a token taken, or the milliseconds until the next token */
+static int64
+take_rate_token(double rate, int64 now)
+{
+	int64		wait;
+
+	if (rate <= 0)
+		return 0;
+	if (http_shared == NULL)
+		return http_bucket_take(&local_bucket, rate, now);
+	SpinLockAcquire(&http_shared->mutex);
+	wait = http_bucket_take(&http_shared->bucket, rate, now);
+	SpinLockRelease(&http_shared->mutex);
+	return wait;
 }
 
 /* ---------------------------------------------------------------------
@@ -620,7 +695,7 @@ admit(Batch *b)
 				wait = t->not_before_ms - now;
 			continue;
 		}
-		token_wait = http_bucket_take(&rate_bucket, b->rate_limit, now);
+		token_wait = take_rate_token(b->rate_limit, now);
 		if (token_wait > 0)
 		{
 			if (wait < 0 || token_wait < wait)

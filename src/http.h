@@ -5,9 +5,9 @@
  *	  multi interface inside a backend or job worker, waiting on curl's
  *	  sockets and the process latch together.
  *
- * What the client does for every request: admission control
- * (racing_sched.http_max_inflight), request spacing (http_rate_limit),
- * timeouts, a size cap on decoded bytes, http/https only, verified TLS,
+ * What the client does for every request: admission control per process
+ * (racing_sched.http_max_inflight), request spacing across the whole server
+ * (http_rate_limit), timeouts, a size cap on decoded bytes, http/https only, verified TLS,
  * retries with backoff honouring Retry-After.  URL building and JSON
  * parsing live elsewhere.
  *
@@ -66,6 +66,9 @@ extern PGDLLIMPORT HttpCounters http_counters;
 
 /* Defines the racing_sched.http_* settings; called from _PG_init. */
 extern void http_define_settings(void);
+
+/* Asks for the shared request-rate bucket; called from _PG_init. */
+extern void http_register_shmem(void);
 
 /*
  * Runs all n requests and returns when every one has finished (successfully
