@@ -271,6 +271,11 @@ $r = get("https://localhost:$tlsport/v1/tab-info-service/racing/next-to-go/races
 	set => "SET racing_sched.http_ca_file = '$ca';");
 ok($r->{ok}, 'host name checked against the certificate (localhost is in it)') or diag describe($r);
 
+fault(path => 't=downgrade', fault => 'redirect', params => { location => api_url('plain') });
+$r = get("$tls_url&t=downgrade", set => "SET racing_sched.http_ca_file = '$ca';");
+ok(!$r->{ok} && $r->{phase} eq 'redirect' && $r->{status} == 302,
+	'a redirect from https to http is refused') or diag describe($r);
+
 # -- settings ----------------------------------------------------------------------
 my ($ret, $out, $err) = $node->psql('postgres', "SET racing_sched.http_headers = 'Accept application/json'");
 like($err, qr/invalid item 1 in racing_sched.http_headers/, 'malformed header list refused');
