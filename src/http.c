@@ -653,7 +653,6 @@ batch_setup(Batch *b, HttpRequest *reqs, int n)
 		t->req = req;
 		t->batch = b;
 		t->state = XFER_PENDING;
-		transfer_setup(b, t);
 	}
 }
 
@@ -682,6 +681,12 @@ start_attempt(Batch *b, Transfer *t, int64 now)
 	t->errbuf[0] = '\0';
 	if (t->req->attempts == 0)
 		t->first_start_ms = now;
+	/*
+	 * Handles are made on admission and freed on completion, so a batch of
+	 * hundreds of requests holds only about http_max_inflight of them.
+	 */
+	if (t->easy == NULL)
+		transfer_setup(b, t);
 	check_multi(curl_multi_add_handle(b->multi, t->easy), "add handle");
 	t->state = XFER_RUNNING;
 	t->req->attempts++;
@@ -771,6 +776,8 @@ finish_transfer(Batch *b, Transfer *t)
 	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK &&
 		url)
 		req->effective_url = MemoryContextStrdup(b->callercxt, url);
+	curl_easy_cleanup(t->easy);
+	t->easy = NULL;
 	req->elapsed_ms = monotonic_ms() - t->first_start_ms;
 	t->state = XFER_DONE;
 	b->remaining--;
