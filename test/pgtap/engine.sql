@@ -119,9 +119,12 @@ SELECT alike((SELECT metadata->>'retry_skipped' FROM job_runs WHERE parent_job_r
 DELETE FROM ids;
 INSERT INTO ids SELECT run_now('morning_scrape', '{"date": "2026-12-03"}');
 SELECT ok(cancel((SELECT id FROM ids)), 'cancel a queued run');
-SELECT results_eq($$SELECT status, completed_at IS NOT NULL, metadata->>'cancelled_by' FROM job_runs
-	WHERE job_run_id = (SELECT id FROM ids)$$, $$VALUES ('cancelled', true, current_user::text)$$, 'cancelled');
+SELECT results_eq($$SELECT status, completed_at IS NOT NULL, metadata->>'cancelled_by' = current_user FROM job_runs
+	WHERE job_run_id = (SELECT id FROM ids)$$, $$VALUES ('cancelled', true, true)$$, 'cancelled, saying by whom');
 SELECT ok(NOT cancel((SELECT id FROM ids)), 'a finished run cannot be cancelled');
+SELECT throws_ok(format('SELECT wait_for(%s, ''1s'')', (SELECT id FROM ids)), '25001',
+	format('job run %s was queued or changed by this transaction', (SELECT id FROM ids)),
+	'wait_for refuses to wait for its own transaction''s run');
 SELECT throws_ok($$SELECT cancel(NULL)$$, '22004', NULL, 'cancel(NULL)');
 SELECT throws_ok($$SELECT cancel(-1)$$, '42704', 'job run -1 does not exist', 'cancel of an unknown run');
 
