@@ -796,9 +796,11 @@ BEGIN
 
 	UPDATE racing_sched.jobs SET
 		schedule = coalesce(alter_job.schedule, jobs.schedule),
-		-- a new schedule counts from now: no catch-up run for the old one
-		last_fire_at = CASE WHEN alter_job.schedule IS DISTINCT FROM NULL
-							 AND alter_job.schedule IS DISTINCT FROM jobs.schedule
+		-- a new schedule, or a job enabled again, counts from now: no
+		-- catch-up run for fires of the old schedule or of the pause
+		last_fire_at = CASE WHEN (alter_job.schedule IS NOT NULL
+								  AND alter_job.schedule IS DISTINCT FROM jobs.schedule)
+							  OR (alter_job.enabled AND NOT jobs.enabled)
 							THEN now() ELSE jobs.last_fire_at END,
 		enabled = coalesce(alter_job.enabled, jobs.enabled),
 		retry_delays = coalesce(alter_job.retry_delays, jobs.retry_delays),
