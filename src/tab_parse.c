@@ -45,6 +45,8 @@
 #define ARENA_ALIGN ((size_t) 8)
 #define PATH_DEPTH_MAX 12
 #define EXCERPT_MAX 40
+/* room for the detail beside the path and location in a message */
+#define DETAIL_MAX (TAB_PARSE_MESSAGE_MAX - TAB_PARSE_PATH_MAX - 48)
 
 /* ---------------------------------------------------------------- arena */
 
@@ -134,6 +136,12 @@ arena_alloc(Arena *ar, size_t size)
  */
 static const TabAllocator *json_target = NULL;
 
+/*
+ * jansson reports many allocation failures as syntax errors with an empty
+ * text, so a failed allocation is remembered here.
+ */
+static bool json_alloc_failed = false;
+
 typedef struct JsonAllocSaved
 {
 	json_malloc_t malloc_fn;
@@ -143,7 +151,11 @@ typedef struct JsonAllocSaved
 static void *
 json_alloc_cb(size_t size)
 {
-	return json_target->alloc(json_target->ctx, size);
+	void	   *p = json_target->alloc(json_target->ctx, size);
+
+	if (p == NULL)
+		json_alloc_failed = true;
+	return p;
 }
 
 static void
@@ -160,6 +172,7 @@ json_alloc_redirect(const TabAllocator *a, JsonAllocSaved *saved)
 		return -1;
 	json_get_alloc_funcs(&saved->malloc_fn, &saved->free_fn);
 	json_target = a;
+	json_alloc_failed = false;
 	json_set_alloc_funcs(json_alloc_cb, json_free_cb);
 	return 0;
 }
@@ -314,7 +327,7 @@ set_line_column(TabParseError *err, const char *buf, size_t pos)
 }
 
 static void
-finish_message(TabParseError *err, const char *detail)
+finish_message(TabParseError *err, const char detail[DETAIL_MAX])
 {
 	if (err->line > 0)
 		snprintf(err->message, sizeof(err->message), "%s: %s (line %d, column %d)",
@@ -331,7 +344,7 @@ static int
 fail(Ctx *c, TabParseErrorCode code, const char *fmt,...)
 {
 	TabParseError *err = c->err;
-	char		detail[TAB_PARSE_MESSAGE_MAX];
+	char		detail[DETAIL_MAX];
 	va_list		ap;
 
 	va_start(ap, fmt);
@@ -1858,15 +1871,20 @@ race_doc(Ctx *c, const json_t *root, void **result, TabOwner **owner)
 }
 
 static void
-syntax_error(TabParseError *err, const json_error_t *jerr)
+syntax_error(TabParseError *err, const json_error_t *jerr, bool out_of_memory)
 {
 	char		text[JSON_ERROR_TEXT_LENGTH + 8];
 	size_t		tlen = 0;
 
 	memset(err, 0, sizeof(*err));
-	err->code = json_error_code(jerr) == json_error_out_of_memory ?
-		TAB_PARSE_MEMORY : TAB_PARSE_SYNTAX;
+	err->code = TAB_PARSE_SYNTAX;
 	strcpy(err->path, "$");
+	if (out_of_memory || json_error_code(jerr) == json_error_out_of_memory)
+	{
+		err->code = TAB_PARSE_MEMORY;
+		snprintf(err->message, sizeof(err->message), "$: out of memory while reading JSON");
+		return;
+	}
 	while (tlen < JSON_ERROR_TEXT_LENGTH - 1 && jerr->text[tlen] != '\0')
 		tlen++;
 	excerpt(text, sizeof(text), jerr->text, tlen);
@@ -1907,7 +1925,7 @@ convert_document(Ctx *c, DocFn fn, void **result)
 	root = json_loadb(c->buf, c->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
 	{
-		syntax_error(c->err, &jerr);
+		syntax_error(c->err, &jerr, json_alloc_failed);
 		return -1;
 	}
 	rc = fn(c, root, result, &owner);

@@ -1,5 +1,5 @@
 /*
- * test_tab_text.c
+ * tab_text_test.c
  *		Unit tests of tab_parse's pure text helpers: timestamps, dates,
  *		money and race status names.  Documents are tested elsewhere.
  */

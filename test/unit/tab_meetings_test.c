@@ -1,5 +1,5 @@
 /*
- * test_tab_meetings.c
+ * tab_meetings_test.c
  *		Unit tests of tab_parse_meetings: every meetings-list shape of
  *		TAB-API.md, fixed-odds-only meetings, results and scratchings, and
  *		each error with the path it names.  Fixtures are tested elsewhere.

@@ -1,5 +1,5 @@
 /*
- * test_tab_fixtures.c
+ * tab_fixtures_test.c
  *		tab_parse against the real TAB responses in the shared fixtures
  *		directory ($RACING_SCHED_FIXTURES, by default ../shared/fixtures/tab
  *		beside the repository): each parses whole, with the values the

@@ -1,5 +1,5 @@
 /*
- * test_tab_race.c
+ * tab_race_test.c
  *		Unit tests of tab_parse_race (runners, fixed and tote odds,
  *		dividends, update times) and tab_parse_next_to_go, with each error
  *		and the path it names.  Fixtures are tested elsewhere.
