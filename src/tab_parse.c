@@ -313,7 +313,7 @@ set_line_column(TabParseError *err, const char *buf, size_t pos)
 	size_t		line_start = 0;
 	int			line = 1;
 
-	for (i = 0; i < pos; i++)
+	for (i = 0; i < pos && line < INT_MAX; i++)
 	{
 		if (buf[i] == '\n')
 		{
@@ -322,7 +322,7 @@ set_line_column(TabParseError *err, const char *buf, size_t pos)
 		}
 	}
 	err->line = line;
-	err->column = (int) (pos - line_start) + 1;
+	err->column = pos - line_start < INT_MAX ? (int) (pos - line_start) + 1 : INT_MAX;
 	err->position = pos;
 }
 

@@ -50,8 +50,14 @@
 
 /*
  * Memory comes from here.  alloc returns NULL on failure (the parser then
- * fails with TAB_PARSE_MEMORY).  free may be NULL when memory is released
- * wholesale with ctx, such as a per-document memory context.
+ * fails with TAB_PARSE_MEMORY) and must never longjmp: inside the server
+ * use MemoryContextAllocExtended with MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE,
+ * since a request over MaxAllocSize would otherwise raise an ERROR while
+ * jansson's allocator is redirected.  free may be NULL when memory is
+ * released wholesale with ctx, such as a per-document memory context.
+ *
+ * jansson's allocator is process-global, so the parser is not thread-safe
+ * and refuses a call made from inside its own allocator (TAB_PARSE_USAGE).
  */
 typedef struct TabAllocator
 {
