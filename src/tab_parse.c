@@ -131,57 +131,115 @@ arena_alloc(Arena *ar, size_t size)
 /* ------------------------------------------- jansson allocator redirect */
 
 /*
- * jansson's allocator is process-global and takes no context, so the
- * target lives here for the duration of one public call only.
+ * jansson's allocator is process-global and takes no context, so one
+ * session lives here for the duration of one public call only.
+ *
+ * jansson 2.14 copes with most allocation failures, but not inside its
+ * lexer: when growing the buffer of the current token fails, a later
+ * assert() aborts the process.  So jansson is never handed NULL: after the
+ * first failure it is served from a reserve taken up front, and the input
+ * is cut off (EOF), so it stops within one read (at most 1 KiB of input).
+ * Tokens are capped (MAX_TOKEN_BYTES) so that the token buffer's growth
+ * always fits in the reserve.  The call then fails with TAB_PARSE_MEMORY.
  */
-static const TabAllocator *json_target = NULL;
+#define JSON_RESERVE_SIZE ((size_t) 512 * 1024)
+#define MAX_TOKEN_BYTES ((size_t) 64 * 1024)
 
-/*
- * jansson reports many allocation failures as syntax errors with an empty
- * text, so a failed allocation is remembered here.
- */
-static bool json_alloc_failed = false;
-
-typedef struct JsonAllocSaved
+typedef struct JsonSession
 {
-	json_malloc_t malloc_fn;
-	json_free_t free_fn;
-} JsonAllocSaved;
+	const TabAllocator *a;
+	bool		failed;			/* an allocation failed: serve the reserve */
+	char	   *reserve;
+	size_t		reserve_used;
+	const char *buf;			/* the input, fed to jansson in reads */
+	size_t		len;
+	size_t		pos;
+	json_malloc_t saved_malloc;
+	json_free_t saved_free;
+} JsonSession;
+
+static JsonSession *json_session = NULL;
 
 static void *
 json_alloc_cb(size_t size)
 {
-	void	   *p = json_target->alloc(json_target->ctx, size);
+	JsonSession *s = json_session;
+	void	   *p;
 
-	if (p == NULL)
-		json_alloc_failed = true;
+	if (!s->failed)
+	{
+		p = s->a->alloc(s->a->ctx, size);
+		if (p != NULL)
+			return p;
+		s->failed = true;
+	}
+	if (size > JSON_RESERVE_SIZE)
+		return NULL;
+	size = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	if (size > JSON_RESERVE_SIZE - s->reserve_used)
+		return NULL;
+	p = s->reserve + s->reserve_used;
+	s->reserve_used += size;
 	return p;
+}
+
+static bool
+in_reserve(const JsonSession *s, const void *p)
+{
+	uintptr_t	x = (uintptr_t) p;
+	uintptr_t	base = (uintptr_t) s->reserve;
+
+	return x >= base && x < base + JSON_RESERVE_SIZE;
 }
 
 static void
 json_free_cb(void *p)
 {
-	if (p != NULL && json_target->free != NULL)
-		json_target->free(json_target->ctx, p);
+	JsonSession *s = json_session;
+
+	if (p != NULL && !in_reserve(s, p) && s->a->free != NULL)
+		s->a->free(s->a->ctx, p);
+}
+
+/* jansson's reader: hands out the input, or EOF once memory ran out. */
+static size_t
+json_read_cb(void *buffer, size_t buflen, void *data)
+{
+	JsonSession *s = data;
+	size_t		n = s->len - s->pos;
+
+	if (s->failed)
+		return 0;
+	if (n > buflen)
+		n = buflen;
+	memcpy(buffer, s->buf + s->pos, n);
+	s->pos += n;
+	return n;
 }
 
 static int
-json_alloc_redirect(const TabAllocator *a, JsonAllocSaved *saved)
+json_session_begin(JsonSession *s, const TabAllocator *a, const char *buf, size_t len)
 {
-	if (json_target != NULL)
+	memset(s, 0, sizeof(*s));
+	s->a = a;
+	s->buf = buf;
+	s->len = len;
+	s->reserve = a->alloc(a->ctx, JSON_RESERVE_SIZE);
+	if (s->reserve == NULL)
 		return -1;
-	json_get_alloc_funcs(&saved->malloc_fn, &saved->free_fn);
-	json_target = a;
-	json_alloc_failed = false;
+	json_get_alloc_funcs(&s->saved_malloc, &s->saved_free);
+	json_session = s;
 	json_set_alloc_funcs(json_alloc_cb, json_free_cb);
 	return 0;
 }
 
 static void
-json_alloc_restore(const JsonAllocSaved *saved)
+json_session_end(JsonSession *s)
 {
-	json_set_alloc_funcs(saved->malloc_fn, saved->free_fn);
-	json_target = NULL;
+	json_set_alloc_funcs(s->saved_malloc, s->saved_free);
+	json_session = NULL;
+	if (s->a->free != NULL)
+		s->a->free(s->a->ctx, s->reserve);
 }
 
 /* ----------------------------------------------------- parse context */
@@ -327,7 +385,7 @@ set_line_column(TabParseError *err, const char *buf, size_t pos)
 }
 
 static void
-finish_message(TabParseError *err, const char detail[DETAIL_MAX])
+finish_message(TabParseError *err, const char *detail)
 {
 	if (err->line > 0)
 		snprintf(err->message, sizeof(err->message), "%s: %s (line %d, column %d)",
@@ -1015,7 +1073,7 @@ static int
 read_money(Ctx *c, const json_t *v, int64_t *out)
 {
 	TabParseErrorCode rc;
-	double		d;
+	double		d = 0;
 
 	if (json_is_string(v))
 	{
@@ -1913,23 +1971,90 @@ usage_error(TabParseError *err, const char *detail)
 	snprintf(err->message, sizeof(err->message), "$: %s", detail);
 }
 
+static bool
+is_json_delimiter(char ch)
+{
+	return ch == '"' || ch == '{' || ch == '}' || ch == '[' || ch == ']' ||
+		ch == ':' || ch == ',' || ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* Offset of the first string or bare token over MAX_TOKEN_BYTES, or len. */
+static size_t
+find_long_token(const char *b, size_t n)
+{
+	size_t		p = 0;
+
+	while (p < n)
+	{
+		size_t		start = p;
+
+		if (b[p] == '"')
+		{
+			for (p++; p < n && b[p] != '"'; p++)
+				if (b[p] == '\\')
+					p++;
+			p++;
+		}
+		else if (is_json_delimiter(b[p]))
+		{
+			p++;
+			continue;
+		}
+		else
+			while (p < n && !is_json_delimiter(b[p]))
+				p++;
+		if (p - start > MAX_TOKEN_BYTES)
+			return start;
+	}
+	return n;
+}
+
+/* Read the JSON text into a jansson tree; NULL with c->err filled. */
+static json_t *
+load_json(Ctx *c, JsonSession *session)
+{
+	json_error_t jerr;
+	json_t	   *root;
+	size_t		at = find_long_token(c->buf, c->len);
+
+	if (at < c->len)
+	{
+		memset(c->err, 0, sizeof(*c->err));
+		c->err->code = TAB_PARSE_SYNTAX;
+		strcpy(c->err->path, "$");
+		set_line_column(c->err, c->buf, at);
+		finish_message(c->err, "a string or token is longer than 65536 bytes");
+		return NULL;
+	}
+	root = json_load_callback(json_read_cb, session, JSON_REJECT_DUPLICATES, &jerr);
+	if (session->failed)
+	{
+		json_decref(root);
+		root = NULL;
+	}
+	if (root == NULL)
+		syntax_error(c->err, &jerr, session->failed);
+	return root;
+}
+
 /* Parse and convert under a redirected jansson allocator, then restore it. */
 static int
 convert_document(Ctx *c, DocFn fn, void **result)
 {
-	json_error_t jerr;
+	JsonSession session;
 	json_t	   *root;
 	TabOwner   *owner = NULL;
-	int			rc;
+	int			rc = -1;
 
-	root = json_loadb(c->buf, c->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
+	if (json_session_begin(&session, &c->arena.a, c->buf, c->len) != 0)
+		return fail_memory(c);
+	root = load_json(c, &session);
+	if (root != NULL)
 	{
-		syntax_error(c->err, &jerr, json_alloc_failed);
-		return -1;
+		rc = fn(c, root, result, &owner);
+		json_decref(root);
 	}
-	rc = fn(c, root, result, &owner);
-	json_decref(root);
+	json_session_end(&session);
 	if (rc == 0)
 	{
 		owner->allocator = c->arena.a;
@@ -1943,7 +2068,6 @@ parse_document(const char *buf, size_t len, const TabAllocator *a,
 			   DocFn fn, void **out, TabParseError *err)
 {
 	TabParseError scratch;
-	JsonAllocSaved saved;
 	Ctx			c;
 	int			rc;
 
@@ -1961,18 +2085,17 @@ parse_document(const char *buf, size_t len, const TabAllocator *a,
 		usage_error(err, "missing allocator or buffer");
 		return -1;
 	}
+	if (json_session != NULL)
+	{
+		usage_error(err, "the parser was called from inside itself");
+		return -1;
+	}
 	memset(&c, 0, sizeof(c));
 	c.arena.a = *a;
 	c.buf = buf != NULL ? buf : "";
 	c.len = len;
 	c.err = err;
-	if (json_alloc_redirect(a, &saved) != 0)
-	{
-		usage_error(err, "the parser was called from inside itself");
-		return -1;
-	}
 	rc = convert_document(&c, fn, out);
-	json_alloc_restore(&saved);
 	if (rc != 0)
 	{
 		chunks_release(a, c.arena.chunks);
