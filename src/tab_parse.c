@@ -137,8 +137,9 @@ arena_alloc(Arena *ar, size_t size)
  * jansson 2.14 copes with most allocation failures, but not inside its
  * lexer: when growing the buffer of the current token fails, a later
  * assert() aborts the process.  So jansson is never handed NULL: after the
- * first failure it is served from a reserve taken up front, and the input
- * is cut off (EOF), so it stops within one read (at most 1 KiB of input).
+ * first failure it is served from a static emergency reserve (untouched,
+ * so costing no memory, until an allocation fails), and the input is cut
+ * off (EOF), so it stops within one read (at most 1 KiB of input).
  * Tokens are capped (MAX_TOKEN_BYTES) so that the token buffer's growth
  * always fits in the reserve.  The call then fails with TAB_PARSE_MEMORY.
  */
@@ -149,7 +150,6 @@ typedef struct JsonSession
 {
 	const TabAllocator *a;
 	bool		failed;			/* an allocation failed: serve the reserve */
-	char	   *reserve;
 	size_t		reserve_used;
 	const char *buf;			/* the input, fed to jansson in reads */
 	size_t		len;
@@ -159,6 +159,12 @@ typedef struct JsonSession
 } JsonSession;
 
 static JsonSession *json_session = NULL;
+
+static union
+{
+	char		bytes[JSON_RESERVE_SIZE];
+	long double align;
+}			json_reserve;
 
 static void *
 json_alloc_cb(size_t size)
@@ -178,16 +184,16 @@ json_alloc_cb(size_t size)
 	size = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
 	if (size > JSON_RESERVE_SIZE - s->reserve_used)
 		return NULL;
-	p = s->reserve + s->reserve_used;
+	p = json_reserve.bytes + s->reserve_used;
 	s->reserve_used += size;
 	return p;
 }
 
 static bool
-in_reserve(const JsonSession *s, const void *p)
+in_reserve(const void *p)
 {
 	uintptr_t	x = (uintptr_t) p;
-	uintptr_t	base = (uintptr_t) s->reserve;
+	uintptr_t	base = (uintptr_t) json_reserve.bytes;
 
 	return x >= base && x < base + JSON_RESERVE_SIZE;
 }
@@ -197,7 +203,7 @@ json_free_cb(void *p)
 {
 	JsonSession *s = json_session;
 
-	if (p != NULL && !in_reserve(s, p) && s->a->free != NULL)
+	if (p != NULL && !in_reserve(p) && s->a->free != NULL)
 		s->a->free(s->a->ctx, p);
 }
 
@@ -217,20 +223,16 @@ json_read_cb(void *buffer, size_t buflen, void *data)
 	return n;
 }
 
-static int
+static void
 json_session_begin(JsonSession *s, const TabAllocator *a, const char *buf, size_t len)
 {
 	memset(s, 0, sizeof(*s));
 	s->a = a;
 	s->buf = buf;
 	s->len = len;
-	s->reserve = a->alloc(a->ctx, JSON_RESERVE_SIZE);
-	if (s->reserve == NULL)
-		return -1;
 	json_get_alloc_funcs(&s->saved_malloc, &s->saved_free);
 	json_session = s;
 	json_set_alloc_funcs(json_alloc_cb, json_free_cb);
-	return 0;
 }
 
 static void
@@ -238,8 +240,6 @@ json_session_end(JsonSession *s)
 {
 	json_set_alloc_funcs(s->saved_malloc, s->saved_free);
 	json_session = NULL;
-	if (s->a->free != NULL)
-		s->a->free(s->a->ctx, s->reserve);
 }
 
 /* ----------------------------------------------------- parse context */
@@ -2046,8 +2046,7 @@ convert_document(Ctx *c, DocFn fn, void **result)
 	TabOwner   *owner = NULL;
 	int			rc = -1;
 
-	if (json_session_begin(&session, &c->arena.a, c->buf, c->len) != 0)
-		return fail_memory(c);
+	json_session_begin(&session, &c->arena.a, c->buf, c->len);
 	root = load_json(c, &session);
 	if (root != NULL)
 	{

@@ -58,6 +58,9 @@
  *
  * jansson's allocator is process-global, so the parser is not thread-safe
  * and refuses a call made from inside its own allocator (TAB_PARSE_USAGE).
+ * The one exception to "all memory from the allocator" is a static 512 KiB
+ * emergency reserve that jansson gets after an allocation failed, because
+ * jansson 2.14 can abort() on a failed allocation inside its lexer.
  */
 typedef struct TabAllocator
 {

@@ -182,7 +182,6 @@ static TabParseErrorCode inner_code = TAB_PARSE_OK;
 static void *
 reentrant_alloc(void *ctx, size_t size)
 {
-	/* the first allocation is the parser's reserve, before jansson runs */
 	if (inner_rc == 0 && ((CountingAlloc *) ctx)->total == 2)
 	{
 		TabAllocator a = {counting_alloc, counting_free, ctx};
