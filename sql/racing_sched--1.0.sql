@@ -1,0 +1,763 @@
+-- racing_sched 1.0: racing data, the job queue and history, the SQL API.
+-- Loaded by CREATE EXTENSION racing_sched; never run this file directly.
+
+\echo Use "CREATE EXTENSION racing_sched" to load this file. \quit
+
+--
+-- Racing data.  Natural keys follow the TAB API: a meeting is its date, race
+-- type and venue mnemonic (or its name, for a fixed-odds-only meeting, which
+-- has no mnemonic); a race is its meeting and number (or its match name, for a
+-- fixed-odds-only race, whose numbers repeat); a runner is its race and number.
+--
+
+CREATE TABLE meetings (
+	meeting_id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	meeting_date		date NOT NULL,
+	race_type			text NOT NULL CHECK (race_type IN ('R', 'H', 'G')),
+	venue_mnemonic		text CHECK (venue_mnemonic <> ''),
+	meeting_name		text NOT NULL CHECK (meeting_name <> ''),
+	display_meeting_name text,
+	location			text,
+	fixed_odds_only		boolean NOT NULL DEFAULT false,
+	prize_money			numeric(14, 2) CHECK (prize_money >= 0),
+	weather_condition	text,
+	track_condition		text,
+	rail_position		text,
+	jurisdictions		text[] NOT NULL DEFAULT '{}',
+	created_at			timestamptz NOT NULL DEFAULT now(),
+	updated_at			timestamptz NOT NULL DEFAULT now(),
+	CHECK (fixed_odds_only OR venue_mnemonic IS NOT NULL)
+);
+CREATE UNIQUE INDEX meetings_venue_key
+	ON meetings (meeting_date, race_type, venue_mnemonic)
+	WHERE venue_mnemonic IS NOT NULL;
+CREATE UNIQUE INDEX meetings_name_key
+	ON meetings (meeting_date, race_type, meeting_name)
+	WHERE venue_mnemonic IS NULL;
+
+CREATE TABLE races (
+	race_id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	meeting_id			bigint NOT NULL REFERENCES meetings ON DELETE CASCADE,
+	race_number			integer NOT NULL CHECK (race_number BETWEEN 1 AND 99),
+	match_name			text CHECK (match_name <> ''),
+	race_date			date,
+	race_name			text,
+	race_class			text,
+	start_time			timestamptz NOT NULL,
+	status				text NOT NULL DEFAULT 'Normal' CHECK (status <> ''),
+	distance_m			integer CHECK (distance_m > 0),
+	has_fixed_odds		boolean,
+	has_parimutuel		boolean,
+	status_changed_at	timestamptz NOT NULL DEFAULT now(),
+	closed_at			timestamptz,
+	interim_at			timestamptz,
+	official_at			timestamptz,
+	abandoned_at		timestamptz,
+	created_at			timestamptz NOT NULL DEFAULT now(),
+	updated_at			timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX races_number_key
+	ON races (meeting_id, race_number)
+	WHERE match_name IS NULL;
+CREATE UNIQUE INDEX races_match_key
+	ON races (meeting_id, match_name)
+	WHERE match_name IS NOT NULL;
+CREATE INDEX races_start_time ON races (start_time);
+
+CREATE TABLE runners (
+	race_id				bigint NOT NULL REFERENCES races ON DELETE CASCADE,
+	runner_number		integer NOT NULL CHECK (runner_number BETWEEN 1 AND 999),
+	runner_name			text NOT NULL,
+	barrier				integer CHECK (barrier >= 0),
+	trainer_name		text,
+	rider_name			text,
+	handicap_weight		numeric(5, 1) CHECK (handicap_weight >= 0),
+	emergency			boolean NOT NULL DEFAULT false,
+	vacant_box			boolean NOT NULL DEFAULT false,
+	last5_starts		text,
+	scratched			boolean NOT NULL DEFAULT false,
+	late_scratched		boolean NOT NULL DEFAULT false,
+	scratched_at		timestamptz,
+	updated_at			timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (race_id, runner_number)
+);
+
+--
+-- Job history and queue.  Every execution of every job is one row; see the
+-- README for the state machine.
+--
+
+CREATE TABLE jobs (
+	job_name			text PRIMARY KEY
+						CHECK (job_name ~ '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$'),
+	job_type			text NOT NULL
+						CHECK (job_type IN ('morning_scrape', 'pre_race_t60', 'pre_race_t15',
+											'post_race', 'cleanup_job_runs', 'sql')),
+	schedule			text,
+	enabled				boolean NOT NULL DEFAULT true,
+	retry_delays		interval[] NOT NULL DEFAULT '{}',
+	timeout				interval NOT NULL DEFAULT '1 hour'
+						CHECK (timeout > '0' AND timeout <= '7 days'),
+	race_offset			interval,
+	tolerance			interval CHECK (tolerance >= '0'),
+	command				text,
+	owner				name,
+	last_fire_at		timestamptz NOT NULL DEFAULT now(),
+	created_at			timestamptz NOT NULL DEFAULT now(),
+	updated_at			timestamptz NOT NULL DEFAULT now(),
+	CHECK ((job_type IN ('pre_race_t60', 'pre_race_t15', 'post_race'))
+		   = (race_offset IS NOT NULL AND tolerance IS NOT NULL)),
+	CHECK ((job_type IN ('pre_race_t60', 'pre_race_t15', 'post_race'))
+		   = (schedule IS NULL)),
+	CHECK ((job_type = 'sql') = (command IS NOT NULL AND owner IS NOT NULL)),
+	CHECK (array_position(retry_delays, NULL) IS NULL
+		   AND cardinality(retry_delays) <= 10)
+);
+
+CREATE TABLE job_runs (
+	job_run_id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	job_name			text NOT NULL,
+	job_type			text NOT NULL
+						CHECK (job_type IN ('morning_scrape', 'pre_race_t60', 'pre_race_t15',
+											'post_race', 'cleanup_job_runs', 'sql')),
+	status				text NOT NULL DEFAULT 'queued'
+						CHECK (status IN ('queued', 'running', 'success', 'partial',
+										  'failed', 'cancelled')),
+	trigger				text NOT NULL
+						CHECK (trigger IN ('schedule', 'manual', 'retry', 'race')),
+	due_at				timestamptz NOT NULL DEFAULT now(),
+	created_at			timestamptz NOT NULL DEFAULT now(),
+	started_at			timestamptz,
+	completed_at		timestamptz,
+	duration_ms			bigint CHECK (duration_ms >= 0),
+	items_processed		integer NOT NULL DEFAULT 0 CHECK (items_processed >= 0),
+	items_failed		integer NOT NULL DEFAULT 0 CHECK (items_failed >= 0),
+	retry_count			integer NOT NULL DEFAULT 0 CHECK (retry_count >= 0),
+	parent_job_run_id	bigint REFERENCES job_runs ON DELETE SET NULL,
+	errors				text[] NOT NULL DEFAULT '{}',
+	metadata			jsonb NOT NULL DEFAULT '{}',
+	args				jsonb NOT NULL DEFAULT '{}',
+	dedupe_key			text,
+	worker_pid			integer,
+	CHECK ((status IN ('queued', 'running')) = (completed_at IS NULL)),
+	CHECK (status IN ('queued', 'cancelled') OR started_at IS NOT NULL),
+	CHECK (status <> 'partial' OR items_failed > 0),
+	CHECK (jsonb_typeof(args) = 'object' AND jsonb_typeof(metadata) = 'object')
+);
+-- Two runs of the same work can never be queued or running at once.
+CREATE UNIQUE INDEX job_runs_dedupe_key
+	ON job_runs (dedupe_key)
+	WHERE status IN ('queued', 'running');
+-- The scheduler's two questions: what is due, and what is running.
+CREATE INDEX job_runs_queued_due ON job_runs (due_at) WHERE status = 'queued';
+CREATE INDEX job_runs_running ON job_runs (job_name) WHERE status = 'running';
+-- Cleanup deletes old successful runs by age.
+CREATE INDEX job_runs_status_started ON job_runs (status, started_at);
+-- ON DELETE SET NULL of the parent link must not scan the table per row.
+CREATE INDEX job_runs_parent ON job_runs (parent_job_run_id)
+	WHERE parent_job_run_id IS NOT NULL;
+CREATE INDEX job_runs_job_name ON job_runs (job_name, job_run_id);
+
+-- Cumulative counters per job: they only grow, so cleaning job_runs never
+-- makes a metric go down.  A job's row appears with its first finished run
+-- and moves in the transaction that ends each run.
+CREATE TABLE job_stats (
+	job_name			text PRIMARY KEY,
+	job_type			text NOT NULL,
+	runs_success		bigint NOT NULL DEFAULT 0,
+	runs_partial		bigint NOT NULL DEFAULT 0,
+	runs_failed			bigint NOT NULL DEFAULT 0,
+	runs_cancelled		bigint NOT NULL DEFAULT 0,
+	-- retries_started[n] counts runs with retry_count = n
+	retries				bigint[] NOT NULL DEFAULT '{}',
+	items_processed		bigint NOT NULL DEFAULT 0,
+	items_failed		bigint NOT NULL DEFAULT 0,
+	-- duration histogram: duration_buckets[i] counts runs with
+	-- duration <= duration_bucket_bounds()[i] seconds (non-cumulative)
+	duration_buckets	bigint[] NOT NULL DEFAULT '{}',
+	duration_sum_ms		bigint NOT NULL DEFAULT 0,
+	duration_count		bigint NOT NULL DEFAULT 0,
+	last_status			text,
+	last_run_at			timestamptz,
+	last_success_at		timestamptz,
+	last_failure_at		timestamptz,
+	consecutive_failures integer NOT NULL DEFAULT 0,
+	missed_phases		bigint NOT NULL DEFAULT 0,
+	CHECK (runs_success >= 0 AND runs_partial >= 0 AND runs_failed >= 0
+		   AND runs_cancelled >= 0 AND items_processed >= 0 AND items_failed >= 0
+		   AND consecutive_failures >= 0 AND missed_phases >= 0)
+);
+
+--
+-- Fetches, odds snapshots, results.
+--
+
+CREATE TABLE scrapes (
+	scrape_id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	job_run_id			bigint REFERENCES job_runs ON DELETE SET NULL,
+	scrape_type			text NOT NULL
+						CHECK (scrape_type IN ('morning_scrape', 'pre_race_t60', 'pre_race_t15',
+											   'post_race', 'manual')),
+	meeting_id			bigint REFERENCES meetings ON DELETE CASCADE,
+	race_id				bigint REFERENCES races ON DELETE CASCADE,
+	jurisdiction		text,
+	scraped_at			timestamptz NOT NULL DEFAULT now(),
+	http_status			integer,
+	bytes				integer CHECK (bytes >= 0),
+	elapsed_ms			integer CHECK (elapsed_ms >= 0),
+	CHECK (meeting_id IS NOT NULL OR race_id IS NOT NULL)
+);
+-- One snapshot per race and pre-race phase, held by the data itself.
+CREATE UNIQUE INDEX scrapes_phase_once
+	ON scrapes (race_id, scrape_type)
+	WHERE scrape_type IN ('pre_race_t60', 'pre_race_t15');
+CREATE INDEX scrapes_job_run ON scrapes (job_run_id) WHERE job_run_id IS NOT NULL;
+CREATE INDEX scrapes_race ON scrapes (race_id, scraped_at);
+
+-- One row per runner per scrape: a snapshot is never overwritten.
+CREATE TABLE odds (
+	scrape_id			bigint NOT NULL REFERENCES scrapes ON DELETE CASCADE,
+	race_id				bigint NOT NULL,
+	runner_number		integer NOT NULL,
+	fixed_win			numeric(10, 2) CHECK (fixed_win >= 0),
+	fixed_place			numeric(10, 2) CHECK (fixed_place >= 0),
+	tote_win			numeric(10, 2) CHECK (tote_win >= 0),
+	tote_place			numeric(10, 2) CHECK (tote_place >= 0),
+	betting_status		text,
+	PRIMARY KEY (scrape_id, runner_number),
+	FOREIGN KEY (race_id, runner_number) REFERENCES runners ON DELETE CASCADE
+);
+CREATE INDEX odds_race ON odds (race_id, runner_number);
+
+CREATE TABLE results (
+	race_id				bigint NOT NULL REFERENCES races ON DELETE CASCADE,
+	runner_number		integer NOT NULL CHECK (runner_number BETWEEN 1 AND 999),
+	position			integer NOT NULL CHECK (position BETWEEN 1 AND 999),
+	official			boolean NOT NULL,
+	updated_at			timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (race_id, runner_number)
+);
+
+CREATE TABLE dividends (
+	race_id				bigint NOT NULL REFERENCES races ON DELETE CASCADE,
+	product				text NOT NULL CHECK (product <> ''),
+	pool_status			text,
+	-- runner numbers in finishing order, or a text selection such as SPLIT
+	selections			integer[],
+	selections_text		text,
+	amount				numeric(12, 2) NOT NULL CHECK (amount >= 0),
+	CHECK ((selections IS NULL) <> (selections_text IS NULL)),
+	UNIQUE NULLS NOT DISTINCT (race_id, product, selections, selections_text)
+);
+
+--
+-- The built-in jobs, named after their job types.
+--
+
+INSERT INTO jobs (job_name, job_type, schedule, retry_delays, timeout, race_offset, tolerance)
+VALUES
+	('morning_scrape', 'morning_scrape', '0 6 * * *',
+	 '{30 minutes,30 minutes,30 minutes}', '30 minutes', NULL, NULL),
+	('pre_race_t60', 'pre_race_t60', NULL,
+	 '{1 minute,2 minutes}', '5 minutes', '-60 minutes', '60 seconds'),
+	('pre_race_t15', 'pre_race_t15', NULL,
+	 '{1 minute,2 minutes}', '5 minutes', '-15 minutes', '60 seconds'),
+	('post_race', 'post_race', NULL,
+	 '{5 minutes,5 minutes,10 minutes}', '5 minutes', '5 minutes', '60 seconds'),
+	('cleanup_job_runs', 'cleanup_job_runs', '0 2 * * *',
+	 '{}', '1 hour', NULL, NULL);
+
+--
+-- Status.
+--
+
+CREATE FUNCTION scheduler_status(
+	OUT pid integer, OUT state text, OUT started_at timestamptz,
+	OUT heartbeat_at timestamptz, OUT database text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'racing_sched_scheduler_status'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION health() RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s record;
+	age double precision;
+	reasons text[] := '{}';
+	verdict text := 'ok';
+BEGIN
+	SELECT * INTO s FROM racing_sched.scheduler_status();
+	age := extract(epoch FROM clock_timestamp() - s.heartbeat_at);
+	IF s.pid IS NULL THEN
+		verdict := 'down';
+		reasons := reasons || 'scheduler not running'::text;
+	ELSIF age > 180 THEN
+		verdict := 'down';
+		reasons := reasons || format('scheduler heartbeat stale (%s s)', round(age));
+	ELSIF s.state <> 'running' THEN
+		verdict := 'degraded';
+		reasons := reasons || format('scheduler is %s', s.state);
+	END IF;
+	RETURN jsonb_build_object(
+		'status', verdict,
+		'reasons', to_jsonb(reasons),
+		'scheduler', jsonb_build_object(
+			'pid', s.pid,
+			'state', s.state,
+			'database', s.database,
+			'started_at', s.started_at,
+			'heartbeat_at', s.heartbeat_at,
+			'heartbeat_age_s', round(age::numeric, 3)));
+END
+$$;
+
+-- Wake the scheduler when the creating transaction commits, so that it
+-- starts working at once instead of at its next heartbeat.
+CREATE FUNCTION wake_scheduler() RETURNS void
+AS 'MODULE_PATHNAME', 'racing_sched_wake_scheduler'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION wake_scheduler() FROM PUBLIC;
+
+--
+-- Privileges: nothing is granted to PUBLIC beyond reading the schema's names;
+-- the README shows the grants for an operator and a monitoring role.
+--
+
+REVOKE ALL ON ALL TABLES IN SCHEMA racing_sched FROM PUBLIC;
+REVOKE ALL ON FUNCTION scheduler_status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION health() FROM PUBLIC;
+
+--
+-- The job engine's SQL side: dedupe keys, argument checks, the end of a run
+-- (terminal state, counters and retry in one transaction), and the
+-- operators' API.  The C side (scheduler.c, worker.c, job_runs.c) calls the
+-- internal functions, whose names start with an underscore.
+--
+
+-- Upper bounds (seconds) of the run duration histogram; the last bucket of
+-- job_stats.duration_buckets counts everything above the last bound.
+CREATE FUNCTION duration_bucket_bounds() RETURNS float8[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN '{0.1,0.5,1,5,10,30,60,300,900,3600}'::float8[];
+
+-- What makes two runs the same work: at most one of them may be queued or
+-- running (job_runs_dedupe_key).  A morning scrape is the same work when it
+-- is for the same racing day; a race phase when it is for the same race.
+CREATE FUNCTION _dedupe_key(job_name text, job_type text, args jsonb, at timestamptz)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE
+	WHEN job_type = 'morning_scrape' THEN
+		job_name || ':' || coalesce(args->>'date',
+			((at AT TIME ZONE current_setting('racing_sched.timezone'))::date
+			 + coalesce((args->>'days_ahead')::int, 0))::text)
+	WHEN args - 'deadline' = '{}' THEN job_name
+	ELSE job_name || ':' || md5((args - 'deadline')::text)
+END;
+
+-- The arguments each job type takes.  An unknown key or a value of the wrong
+-- form is an error, so a typo never silently runs the wrong work.
+CREATE FUNCTION _check_args(job_type text, args jsonb) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	allowed text[];
+	k text;
+	v jsonb;
+BEGIN
+	IF args IS NULL OR jsonb_typeof(args) <> 'object' THEN
+		RAISE EXCEPTION 'args must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF octet_length(args::text) > 65536 THEN
+		RAISE EXCEPTION 'args are too large (% bytes)', octet_length(args::text)
+			USING ERRCODE = 'program_limit_exceeded',
+				  DETAIL = 'At most 65536 bytes of arguments are accepted.';
+	END IF;
+	allowed := CASE job_type
+		WHEN 'morning_scrape' THEN '{date,days_ahead,jurisdictions,only,deadline}'
+		WHEN 'pre_race_t60' THEN '{race_id,race_ids,deadline}'
+		WHEN 'pre_race_t15' THEN '{race_id,race_ids,deadline}'
+		WHEN 'post_race' THEN '{race_id,race_ids,deadline}'
+		ELSE '{deadline}' END;
+	FOR k, v IN SELECT * FROM jsonb_each(args) LOOP
+		IF NOT k = ANY (allowed) THEN
+			RAISE EXCEPTION 'unknown argument "%" for a % job', k, job_type
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Allowed: %s.', array_to_string(allowed, ', '));
+		END IF;
+		IF (k = 'date' AND (jsonb_typeof(v) <> 'string' OR v #>> '{}' !~ '^\d{4}-\d{2}-\d{2}$'))
+		   OR (k = 'days_ahead' AND (jsonb_typeof(v) <> 'number' OR v::numeric NOT BETWEEN 0 AND 7
+									OR v::numeric <> trunc(v::numeric)))
+		   OR (k = 'race_id' AND (jsonb_typeof(v) <> 'number' OR v::numeric <= 0
+								 OR v::numeric <> trunc(v::numeric)))
+		   OR (k IN ('race_ids', 'only', 'jurisdictions') AND jsonb_typeof(v) <> 'array')
+		   OR (k = 'deadline' AND jsonb_typeof(v) <> 'string') THEN
+			RAISE EXCEPTION 'invalid value for argument "%": %', k, v
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = CASE k
+						WHEN 'date' THEN 'A date is written YYYY-MM-DD.'
+						WHEN 'days_ahead' THEN 'days_ahead is a whole number from 0 to 7.'
+						WHEN 'race_id' THEN 'race_id is a race_id of racing_sched.races.'
+						WHEN 'deadline' THEN 'A deadline is a timestamp with time zone.'
+						ELSE format('%s is a JSON array.', k) END;
+		END IF;
+		IF k = 'date' THEN
+			PERFORM (v #>> '{}')::date;
+		ELSIF k = 'deadline' THEN
+			PERFORM (v #>> '{}')::timestamptz;
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- a with its i-th element (1-based) one more, zeros filling any gap.
+CREATE FUNCTION _array_inc(a bigint[], i integer) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (SELECT array_agg(coalesce(a[k], 0) + (k = i)::int ORDER BY k)
+		FROM generate_series(1, greatest(i, coalesce(cardinality(a), 0))) AS k);
+
+-- Count a finished or cancelled run in job_stats: counters only grow.
+CREATE FUNCTION _record_run_stats(run job_runs) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	bounds float8[] := racing_sched.duration_bucket_bounds();
+	bucket integer;
+BEGIN
+	IF run.duration_ms IS NOT NULL THEN
+		bucket := coalesce((SELECT min(b.i) FROM unnest(bounds) WITH ORDINALITY AS b(bound, i)
+							WHERE run.duration_ms / 1000.0 <= b.bound),
+						   cardinality(bounds) + 1);
+	END IF;
+	INSERT INTO racing_sched.job_stats (job_name, job_type)
+	VALUES (run.job_name, run.job_type)
+	ON CONFLICT (job_name) DO NOTHING;
+	UPDATE racing_sched.job_stats s SET
+		runs_success = s.runs_success + (run.status = 'success')::int,
+		runs_partial = s.runs_partial + (run.status = 'partial')::int,
+		runs_failed = s.runs_failed + (run.status = 'failed')::int,
+		runs_cancelled = s.runs_cancelled + (run.status = 'cancelled')::int,
+		items_processed = s.items_processed + run.items_processed,
+		items_failed = s.items_failed + run.items_failed,
+		duration_buckets = CASE WHEN bucket IS NULL THEN s.duration_buckets
+							ELSE racing_sched._array_inc(s.duration_buckets, bucket) END,
+		duration_sum_ms = s.duration_sum_ms + coalesce(run.duration_ms, 0),
+		duration_count = s.duration_count + (bucket IS NOT NULL)::int,
+		last_status = run.status,
+		last_run_at = coalesce(run.completed_at, now()),
+		last_success_at = CASE WHEN run.status = 'success' THEN run.completed_at
+						  ELSE s.last_success_at END,
+		last_failure_at = CASE WHEN run.status = 'failed' THEN run.completed_at
+						  ELSE s.last_failure_at END,
+		consecutive_failures = CASE run.status
+			WHEN 'failed' THEN s.consecutive_failures + 1
+			WHEN 'success' THEN 0
+			ELSE s.consecutive_failures END
+	WHERE s.job_name = run.job_name;
+END
+$$;
+
+-- End a running run once: terminal state, counters, and the retry its job's
+-- policy asks for, all in the caller's transaction.  Returns false, changing
+-- nothing, when the run is no longer running (someone else ended it) or is
+-- owned by another worker.
+CREATE FUNCTION _finish_run(
+	p_job_run_id bigint, p_status text, p_items_processed integer,
+	p_items_failed integer, p_errors text[], p_metadata jsonb,
+	p_worker_pid integer, p_retry boolean)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r racing_sched.job_runs;
+	delays interval[];
+	delay interval;
+	deadline timestamptz;
+	child bigint;
+	note jsonb;
+BEGIN
+	UPDATE racing_sched.job_runs SET
+		status = p_status,
+		completed_at = clock_timestamp(),
+		duration_ms = greatest(0, round(extract(epoch FROM clock_timestamp() - started_at) * 1000)),
+		items_processed = coalesce(p_items_processed, 0),
+		items_failed = coalesce(p_items_failed, 0),
+		errors = errors || coalesce(p_errors, '{}'),
+		metadata = metadata || coalesce(p_metadata, '{}')
+	WHERE job_run_id = p_job_run_id AND status = 'running'
+	  AND (p_worker_pid IS NULL OR worker_pid = p_worker_pid)
+	RETURNING * INTO r;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	PERFORM racing_sched._record_run_stats(r);
+
+	IF r.status NOT IN ('failed', 'partial') THEN
+		RETURN true;
+	END IF;
+	SELECT retry_delays INTO delays FROM racing_sched.jobs WHERE job_name = r.job_name;
+	delay := delays[r.retry_count + 1];
+	deadline := (r.args->>'deadline')::timestamptz;
+	IF NOT p_retry THEN
+		note := jsonb_build_object('retry_scheduled', false, 'retry_skipped', 'not retried after a cancel');
+	ELSIF delay IS NULL THEN
+		note := jsonb_build_object('retry_scheduled', false,
+			'retry_skipped', format('no retries left (%s allowed)', coalesce(cardinality(delays), 0)));
+	ELSIF r.completed_at + delay >= deadline THEN
+		note := jsonb_build_object('retry_scheduled', false,
+			'retry_skipped', format('a retry at %s would be past the deadline %s', r.completed_at + delay, deadline));
+	ELSE
+		INSERT INTO racing_sched.job_runs
+			(job_name, job_type, trigger, due_at, retry_count, parent_job_run_id, args, dedupe_key)
+		VALUES (r.job_name, r.job_type, 'retry', r.completed_at + delay, r.retry_count + 1,
+				r.job_run_id, coalesce(r.metadata->'retry_args', r.args), r.dedupe_key)
+		ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
+		RETURNING job_run_id INTO child;
+		IF child IS NULL THEN
+			note := jsonb_build_object('retry_scheduled', false,
+				'retry_skipped', 'the same work is already queued or running');
+		ELSE
+			note := jsonb_build_object('retry_scheduled', true, 'retry_job_run_id', child,
+				'retry_due_at', r.completed_at + delay);
+			UPDATE racing_sched.job_stats
+			SET retries = racing_sched._array_inc(retries, r.retry_count + 1)
+			WHERE job_name = r.job_name;
+		END IF;
+	END IF;
+	UPDATE racing_sched.job_runs SET metadata = metadata || note WHERE job_run_id = r.job_run_id;
+	RETURN true;
+END
+$$;
+
+--
+-- Operators' API.  Functions that change work are SECURITY DEFINER with a
+-- pinned search_path, and not executable by PUBLIC; the README shows the
+-- grants for an operator role.
+--
+
+CREATE FUNCTION _job(job_name text) RETURNS jobs
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	j racing_sched.jobs;
+BEGIN
+	IF job_name IS NULL THEN
+		RAISE EXCEPTION 'job_name must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT * INTO j FROM racing_sched.jobs WHERE jobs.job_name = _job.job_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'job "%" does not exist', job_name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'The jobs are listed in racing_sched.jobs.';
+	END IF;
+	RETURN j;
+END
+$$;
+
+CREATE FUNCTION run_now(job_name text, args jsonb DEFAULT '{}') RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	j racing_sched.jobs := racing_sched._job(job_name);
+	key text;
+	id bigint;
+BEGIN
+	IF args IS NULL THEN
+		RAISE EXCEPTION 'args must not be null' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Pass ''{}'' for no arguments.';
+	END IF;
+	PERFORM racing_sched._check_args(j.job_type, args);
+	key := racing_sched._dedupe_key(j.job_name, j.job_type, args, now());
+	-- Either we queue it, or the same work is queued or running already and
+	-- we return that; a run that ends between the two looks sends us round.
+	LOOP
+		INSERT INTO racing_sched.job_runs (job_name, job_type, trigger, args, dedupe_key, due_at)
+		VALUES (j.job_name, j.job_type, 'manual', args, key, now())
+		ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
+		RETURNING job_run_id INTO id;
+		IF id IS NOT NULL THEN
+			PERFORM racing_sched.wake_scheduler();
+			RETURN id;
+		END IF;
+		SELECT r.job_run_id INTO id FROM racing_sched.job_runs r
+		WHERE r.dedupe_key = key AND r.status IN ('queued', 'running');
+		IF id IS NOT NULL THEN
+			RETURN id;
+		END IF;
+	END LOOP;
+END
+$$;
+
+CREATE FUNCTION wait_for(job_run_id bigint, timeout interval DEFAULT '60s') RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s text;
+	deadline timestamptz;
+BEGIN
+	IF job_run_id IS NULL OR timeout IS NULL THEN
+		RAISE EXCEPTION 'job_run_id and timeout must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF timeout < '0' OR timeout > '1 day' THEN
+		RAISE EXCEPTION 'timeout must be between 0 and 1 day, not %', timeout
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'wait_for needs a READ COMMITTED transaction'
+			USING ERRCODE = 'active_sql_transaction',
+				  DETAIL = 'Under a transaction snapshot the run would never be seen to finish.';
+	END IF;
+	deadline := clock_timestamp() + timeout;
+	LOOP
+		SELECT r.status INTO s FROM racing_sched.job_runs r WHERE r.job_run_id = wait_for.job_run_id;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'job run % does not exist', job_run_id USING ERRCODE = 'undefined_object';
+		END IF;
+		EXIT WHEN s NOT IN ('queued', 'running') OR clock_timestamp() >= deadline;
+		PERFORM pg_sleep(least(0.05, greatest(0, extract(epoch FROM deadline - clock_timestamp()))));
+	END LOOP;
+	RETURN s;
+END
+$$;
+
+CREATE FUNCTION cancel(job_run_id bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r racing_sched.job_runs;
+BEGIN
+	IF job_run_id IS NULL THEN
+		RAISE EXCEPTION 'job_run_id must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT * INTO r FROM racing_sched.job_runs j WHERE j.job_run_id = cancel.job_run_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'job run % does not exist', job_run_id USING ERRCODE = 'undefined_object';
+	END IF;
+	IF r.status = 'queued' THEN
+		UPDATE racing_sched.job_runs j SET status = 'cancelled', completed_at = clock_timestamp(),
+			metadata = j.metadata || jsonb_build_object('cancelled_by', session_user::text)
+		WHERE j.job_run_id = r.job_run_id
+		RETURNING * INTO r;
+		PERFORM racing_sched._record_run_stats(r);
+		RETURN true;
+	ELSIF r.status = 'running' THEN
+		-- The scheduler stops the worker and ends the run.
+		UPDATE racing_sched.job_runs j SET
+			metadata = j.metadata || jsonb_build_object('cancel_requested_by', session_user::text,
+														'cancel_requested_at', clock_timestamp())
+		WHERE j.job_run_id = r.job_run_id;
+		PERFORM racing_sched.wake_scheduler();
+		RETURN true;
+	END IF;
+	RETURN false;
+END
+$$;
+
+CREATE FUNCTION alter_job(
+	job_name text,
+	schedule text DEFAULT NULL,
+	enabled boolean DEFAULT NULL,
+	retry_delays interval[] DEFAULT NULL,
+	timeout interval DEFAULT NULL,
+	race_offset interval DEFAULT NULL,
+	tolerance interval DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	j racing_sched.jobs := racing_sched._job(job_name);
+	race_driven boolean := j.job_type IN ('pre_race_t60', 'pre_race_t15', 'post_race');
+BEGIN
+	IF schedule IS NOT NULL THEN
+		IF race_driven THEN
+			RAISE EXCEPTION 'job "%" is driven by race start times and has no schedule', job_name
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Change its race_offset instead.';
+		END IF;
+		PERFORM racing_sched.cron_next(schedule, now(), current_setting('racing_sched.timezone'));
+	END IF;
+	IF (race_offset IS NOT NULL OR tolerance IS NOT NULL) AND NOT race_driven THEN
+		RAISE EXCEPTION 'job "%" runs on a schedule and has no race_offset or tolerance', job_name
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF race_offset NOT BETWEEN '-1 day' AND '1 day' THEN
+		RAISE EXCEPTION 'race_offset must be between -1 day and 1 day, not %', race_offset
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF tolerance NOT BETWEEN '0' AND '1 hour' THEN
+		RAISE EXCEPTION 'tolerance must be between 0 and 1 hour, not %', tolerance
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF timeout <= '0' OR timeout > '7 days' THEN
+		RAISE EXCEPTION 'timeout must be more than 0 and at most 7 days, not %', timeout
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF cardinality(retry_delays) > 10
+	   OR EXISTS (SELECT FROM unnest(retry_delays) d WHERE d IS NULL OR d <= '0' OR d > '1 day') THEN
+		RAISE EXCEPTION 'retry_delays must hold at most 10 intervals, each more than 0 and at most 1 day'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	UPDATE racing_sched.jobs SET
+		schedule = coalesce(alter_job.schedule, jobs.schedule),
+		-- a new schedule counts from now: no catch-up run for the old one
+		last_fire_at = CASE WHEN alter_job.schedule IS DISTINCT FROM NULL
+							 AND alter_job.schedule IS DISTINCT FROM jobs.schedule
+							THEN now() ELSE jobs.last_fire_at END,
+		enabled = coalesce(alter_job.enabled, jobs.enabled),
+		retry_delays = coalesce(alter_job.retry_delays, jobs.retry_delays),
+		timeout = coalesce(alter_job.timeout, jobs.timeout),
+		race_offset = coalesce(alter_job.race_offset, jobs.race_offset),
+		tolerance = coalesce(alter_job.tolerance, jobs.tolerance),
+		updated_at = now()
+	WHERE jobs.job_name = j.job_name;
+	PERFORM racing_sched.wake_scheduler();
+END
+$$;
+
+CREATE FUNCTION schedule(job_name text, schedule text, command text) RETURNS void
+AS 'MODULE_PATHNAME', 'racing_sched_schedule'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION unschedule(job_name text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'racing_sched_unschedule'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION duration_bucket_bounds(), _dedupe_key(text, text, jsonb, timestamptz),
+	_check_args(text, jsonb), _array_inc(bigint[], integer), _record_run_stats(job_runs),
+	_finish_run(bigint, text, integer, integer, text[], jsonb, integer, boolean),
+	_job(text), run_now(text, jsonb), wait_for(bigint, interval), cancel(bigint),
+	alter_job(text, text, boolean, interval[], interval, interval, interval),
+	schedule(text, text, text), unschedule(text)
+FROM PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('meetings', '');
+SELECT pg_catalog.pg_extension_config_dump('races', '');
+SELECT pg_catalog.pg_extension_config_dump('runners', '');
+SELECT pg_catalog.pg_extension_config_dump('scrapes', '');
+SELECT pg_catalog.pg_extension_config_dump('odds', '');
+SELECT pg_catalog.pg_extension_config_dump('results', '');
+SELECT pg_catalog.pg_extension_config_dump('dividends', '');
+SELECT pg_catalog.pg_extension_config_dump('job_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('job_stats', '');
+-- The built-in jobs belong to the extension script; custom SQL jobs are data.
+SELECT pg_catalog.pg_extension_config_dump('jobs', 'WHERE job_type = ''sql''');
+SELECT pg_catalog.pg_extension_config_dump('meetings_meeting_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('races_race_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('scrapes_scrape_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('job_runs_job_run_id_seq', '');
+
+SELECT wake_scheduler();
