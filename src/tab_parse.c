@@ -52,16 +52,16 @@
 
 struct TabChunk
 {
-	TabChunk   *next;
-	size_t		pad;			/* keeps the payload 16-byte aligned */
+	TabChunk *next;
+	size_t	  pad; /* keeps the payload 16-byte aligned */
 };
 
 typedef struct Arena
 {
 	TabAllocator a;
-	TabChunk   *chunks;
-	char	   *cur;
-	size_t		left;
+	TabChunk	*chunks;
+	char		*cur;
+	size_t		 left;
 } Arena;
 
 static void
@@ -69,7 +69,7 @@ chunks_release(const TabAllocator *a, TabChunk *chunk)
 {
 	while (chunk != NULL)
 	{
-		TabChunk   *next = chunk->next;
+		TabChunk *next = chunk->next;
 
 		if (a->free != NULL)
 			a->free(a->ctx, chunk);
@@ -80,7 +80,7 @@ chunks_release(const TabAllocator *a, TabChunk *chunk)
 static TabChunk *
 chunk_new(Arena *ar, size_t payload)
 {
-	TabChunk   *chunk;
+	TabChunk *chunk;
 
 	if (payload > SIZE_MAX - sizeof(TabChunk))
 		return NULL;
@@ -96,14 +96,14 @@ chunk_new(Arena *ar, size_t payload)
 static void *
 arena_alloc(Arena *ar, size_t size)
 {
-	void	   *p;
+	void *p;
 
 	if (size > SIZE_MAX - ARENA_ALIGN)
 		return NULL;
 	size = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
 	if (size > ar->left)
 	{
-		TabChunk   *chunk;
+		TabChunk *chunk;
 
 		if (size > CHUNK_SIZE / 4)
 		{
@@ -149,13 +149,13 @@ arena_alloc(Arena *ar, size_t size)
 typedef struct JsonSession
 {
 	const TabAllocator *a;
-	bool		failed;			/* an allocation failed: serve the reserve */
-	size_t		reserve_used;
-	const char *buf;			/* the input, fed to jansson in reads */
-	size_t		len;
-	size_t		pos;
-	json_malloc_t saved_malloc;
-	json_free_t saved_free;
+	bool				failed; /* an allocation failed: serve the reserve */
+	size_t				reserve_used;
+	const char		   *buf; /* the input, fed to jansson in reads */
+	size_t				len;
+	size_t				pos;
+	json_malloc_t		saved_malloc;
+	json_free_t			saved_free;
 } JsonSession;
 
 static JsonSession *json_session = NULL;
@@ -164,13 +164,13 @@ static union
 {
 	char		bytes[JSON_RESERVE_SIZE];
 	long double align;
-}			json_reserve;
+} json_reserve;
 
 static void *
 json_alloc_cb(size_t size)
 {
 	JsonSession *s = json_session;
-	void	   *p;
+	void		*p;
 
 	if (!s->failed)
 	{
@@ -192,8 +192,8 @@ json_alloc_cb(size_t size)
 static bool
 in_reserve(const void *p)
 {
-	uintptr_t	x = (uintptr_t) p;
-	uintptr_t	base = (uintptr_t) json_reserve.bytes;
+	uintptr_t x = (uintptr_t) p;
+	uintptr_t base = (uintptr_t) json_reserve.bytes;
 
 	return x >= base && x < base + JSON_RESERVE_SIZE;
 }
@@ -212,7 +212,7 @@ static size_t
 json_read_cb(void *buffer, size_t buflen, void *data)
 {
 	JsonSession *s = data;
-	size_t		n = s->len - s->pos;
+	size_t		 n = s->len - s->pos;
 
 	if (s->failed)
 		return 0;
@@ -224,7 +224,8 @@ json_read_cb(void *buffer, size_t buflen, void *data)
 }
 
 static void
-json_session_begin(JsonSession *s, const TabAllocator *a, const char *buf, size_t len)
+json_session_begin(JsonSession *s, const TabAllocator *a, const char *buf,
+				   size_t len)
 {
 	memset(s, 0, sizeof(*s));
 	s->a = a;
@@ -246,19 +247,19 @@ json_session_end(JsonSession *s)
 
 typedef struct PathElem
 {
-	const char *key;			/* NULL for an array index */
+	const char *key; /* NULL for an array index */
 	size_t		index;
 } PathElem;
 
 typedef struct Ctx
 {
-	Arena		arena;
-	const char *buf;
-	size_t		len;
-	PathElem	path[PATH_DEPTH_MAX];
-	int			depth;
-	int			located;
-	TabParseError *err;			/* where the next error is written */
+	Arena		   arena;
+	const char	  *buf;
+	size_t		   len;
+	PathElem	   path[PATH_DEPTH_MAX];
+	int			   depth;
+	int			   located;
+	TabParseError *err; /* where the next error is written */
 } Ctx;
 
 static void
@@ -323,8 +324,8 @@ tab_parse_error_code_name(TabParseErrorCode code)
 static void
 excerpt(char *dst, size_t dstsize, const char *s, size_t len)
 {
-	size_t		i;
-	size_t		o = 0;
+	size_t i;
+	size_t o = 0;
 
 	for (i = 0; i < len && o + 4 < dstsize; i++)
 	{
@@ -343,14 +344,14 @@ excerpt(char *dst, size_t dstsize, const char *s, size_t len)
 static void
 render_path(const Ctx *c, char *dst, size_t size)
 {
-	size_t		o;
-	int			i;
-	int			n = c->depth < PATH_DEPTH_MAX ? c->depth : PATH_DEPTH_MAX;
+	size_t o;
+	int	   i;
+	int	   n = c->depth < PATH_DEPTH_MAX ? c->depth : PATH_DEPTH_MAX;
 
 	o = (size_t) snprintf(dst, size, "$");
 	for (i = 0; i < n && o < size; i++)
 	{
-		int			w;
+		int w;
 
 		if (c->path[i].key != NULL)
 			w = snprintf(dst + o, size - o, ".%s", c->path[i].key);
@@ -367,9 +368,9 @@ static size_t locate(const Ctx *c);
 static void
 set_line_column(TabParseError *err, const char *buf, size_t pos)
 {
-	size_t		i;
-	size_t		line_start = 0;
-	int			line = 1;
+	size_t i;
+	size_t line_start = 0;
+	int	   line = 1;
 
 	for (i = 0; i < pos && line < INT_MAX; i++)
 	{
@@ -380,7 +381,8 @@ set_line_column(TabParseError *err, const char *buf, size_t pos)
 		}
 	}
 	err->line = line;
-	err->column = pos - line_start < INT_MAX ? (int) (pos - line_start) + 1 : INT_MAX;
+	err->column =
+		pos - line_start < INT_MAX ? (int) (pos - line_start) + 1 : INT_MAX;
 	err->position = pos;
 }
 
@@ -388,22 +390,24 @@ static void
 finish_message(TabParseError *err, const char *detail)
 {
 	if (err->line > 0)
-		snprintf(err->message, sizeof(err->message), "%s: %s (line %d, column %d)",
-				 err->path, detail, err->line, err->column);
+		snprintf(err->message, sizeof(err->message),
+				 "%s: %s (line %d, column %d)", err->path, detail, err->line,
+				 err->column);
 	else
-		snprintf(err->message, sizeof(err->message), "%s: %s", err->path, detail);
+		snprintf(err->message, sizeof(err->message), "%s: %s", err->path,
+				 detail);
 }
 
 /* The one way errors are made: fills c->err at the current path; returns -1. */
-static int	fail(Ctx *c, TabParseErrorCode code, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
+static int fail(Ctx *c, TabParseErrorCode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int
-fail(Ctx *c, TabParseErrorCode code, const char *fmt,...)
+fail(Ctx *c, TabParseErrorCode code, const char *fmt, ...)
 {
 	TabParseError *err = c->err;
-	char		detail[DETAIL_MAX];
-	va_list		ap;
+	char		   detail[DETAIL_MAX];
+	va_list		   ap;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
@@ -467,7 +471,8 @@ fail_type(Ctx *c, const char *expected, const json_t *v)
 static size_t
 skip_ws(const char *b, size_t n, size_t p)
 {
-	while (p < n && (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r'))
+	while (p < n &&
+		   (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r'))
 		p++;
 	return p;
 }
@@ -488,7 +493,7 @@ skip_string(const char *b, size_t n, size_t p)
 static size_t
 skip_value(const char *b, size_t n, size_t p)
 {
-	int			depth = 0;
+	int depth = 0;
 
 	if (p >= n)
 		return n;
@@ -519,14 +524,14 @@ skip_value(const char *b, size_t n, size_t p)
 static int
 hex4(const char *b, size_t n, size_t p, unsigned *cp)
 {
-	unsigned	v = 0;
-	size_t		i;
+	unsigned v = 0;
+	size_t	 i;
 
 	if (p + 4 > n)
 		return -1;
 	for (i = p; i < p + 4; i++)
 	{
-		char		ch = b[i];
+		char ch = b[i];
 
 		v <<= 4;
 		if (ch >= '0' && ch <= '9')
@@ -546,11 +551,11 @@ hex4(const char *b, size_t n, size_t p, unsigned *cp)
 static bool
 key_equals(const char *b, size_t n, size_t p, const char *key)
 {
-	size_t		k = 0;
+	size_t k = 0;
 
 	for (p++; p < n; p++)
 	{
-		unsigned	ch = (unsigned char) b[p];
+		unsigned ch = (unsigned char) b[p];
 
 		if (ch == '"')
 			return key[k] == '\0';
@@ -592,7 +597,7 @@ find_key(const char *b, size_t n, size_t p, const char *key)
 		return NOT_FOUND;
 	for (p++;;)
 	{
-		bool		match;
+		bool match;
 
 		p = skip_ws(b, n, p);
 		if (p >= n || b[p] != '"')
@@ -614,7 +619,7 @@ find_key(const char *b, size_t n, size_t p, const char *key)
 static size_t
 find_index(const char *b, size_t n, size_t p, size_t index)
 {
-	size_t		i;
+	size_t i;
 
 	if (p >= n || b[p] != '[')
 		return NOT_FOUND;
@@ -635,13 +640,13 @@ find_index(const char *b, size_t n, size_t p, size_t index)
 static size_t
 locate(const Ctx *c)
 {
-	size_t		p = skip_ws(c->buf, c->len, 0);
-	int			n = c->depth < PATH_DEPTH_MAX ? c->depth : PATH_DEPTH_MAX;
-	int			i;
+	size_t p = skip_ws(c->buf, c->len, 0);
+	int	   n = c->depth < PATH_DEPTH_MAX ? c->depth : PATH_DEPTH_MAX;
+	int	   i;
 
 	for (i = 0; i < n; i++)
 	{
-		size_t		next;
+		size_t next;
 
 		if (c->path[i].key != NULL)
 			next = find_key(c->buf, c->len, p, c->path[i].key);
@@ -659,14 +664,14 @@ locate(const Ctx *c)
 static int
 read_digits(const char *s, size_t len, size_t pos, int count, int *out)
 {
-	int			v = 0;
-	int			i;
+	int v = 0;
+	int i;
 
 	if (pos + (size_t) count > len)
 		return -1;
 	for (i = 0; i < count; i++)
 	{
-		char		ch = s[pos + (size_t) i];
+		char ch = s[pos + (size_t) i];
 
 		if (ch < '0' || ch > '9')
 			return -1;
@@ -685,7 +690,8 @@ is_leap(int y)
 static int
 days_in_month(int y, int m)
 {
-	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int days[12] = {31, 28, 31, 30, 31, 30,
+								 31, 31, 30, 31, 30, 31};
 
 	return (m == 2 && is_leap(y)) ? 29 : days[m - 1];
 }
@@ -694,11 +700,11 @@ days_in_month(int y, int m)
 static int64_t
 days_from_civil(int y, int m, int d)
 {
-	int64_t		yy = (int64_t) y - (m <= 2);
-	int64_t		era = (yy >= 0 ? yy : yy - 399) / 400;
-	int64_t		yoe = yy - era * 400;
-	int64_t		doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t		doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t yy = (int64_t) y - (m <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	int64_t yoe = yy - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 
 	return era * 146097 + doe - 719468;
 }
@@ -710,8 +716,8 @@ parse_ymd(const char *s, size_t len, int *y, int *m, int *d)
 		read_digits(s, len, 5, 2, m) != 0 || s[7] != '-' ||
 		read_digits(s, len, 8, 2, d) != 0)
 		return TAB_PARSE_FORMAT;
-	if (*y < MIN_YEAR || *y > MAX_YEAR || *m < 1 || *m > 12 ||
-		*d < 1 || *d > days_in_month(*y, *m))
+	if (*y < MIN_YEAR || *y > MAX_YEAR || *m < 1 || *m > 12 || *d < 1 ||
+		*d > days_in_month(*y, *m))
 		return TAB_PARSE_RANGE;
 	return TAB_PARSE_OK;
 }
@@ -735,9 +741,9 @@ date_parse(const char *s, size_t len, TabDate *date)
 static TabParseErrorCode
 parse_zone(const char *s, size_t len, size_t p, int *offset)
 {
-	int			sign;
-	int			hh;
-	int			mm;
+	int sign;
+	int hh;
+	int mm;
 
 	if (p + 1 == len && (s[p] == 'Z' || s[p] == 'z'))
 	{
@@ -763,21 +769,22 @@ parse_zone(const char *s, size_t len, size_t p, int *offset)
 static TabParseErrorCode
 timestamp_parse(const char *s, size_t len, int64_t *epoch)
 {
-	int			y, m, d, hh, mi, ss, offset;
-	size_t		p = 19;
+	int				  y, m, d, hh, mi, ss, offset;
+	size_t			  p = 19;
 	TabParseErrorCode date_rc;
 	TabParseErrorCode zone_rc;
 
 	/* the whole shape first, so that bad text is "format", not "range" */
 	date_rc = parse_ymd(s, len, &y, &m, &d);
-	if (date_rc == TAB_PARSE_FORMAT || len < 20 || (s[10] != 'T' && s[10] != 't') ||
+	if (date_rc == TAB_PARSE_FORMAT || len < 20 ||
+		(s[10] != 'T' && s[10] != 't') ||
 		read_digits(s, len, 11, 2, &hh) != 0 || s[13] != ':' ||
 		read_digits(s, len, 14, 2, &mi) != 0 || s[16] != ':' ||
 		read_digits(s, len, 17, 2, &ss) != 0)
 		return TAB_PARSE_FORMAT;
 	if (p < len && s[p] == '.')
 	{
-		size_t		digits_start = ++p;
+		size_t digits_start = ++p;
 
 		while (p < len && s[p] >= '0' && s[p] <= '9')
 			p++;
@@ -791,7 +798,8 @@ timestamp_parse(const char *s, size_t len, int64_t *epoch)
 		return date_rc;
 	if (hh > 23 || mi > 59 || ss > 59)
 		return TAB_PARSE_RANGE;
-	*epoch = days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss - offset;
+	*epoch =
+		days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss - offset;
 	return TAB_PARSE_OK;
 }
 
@@ -799,10 +807,10 @@ timestamp_parse(const char *s, size_t len, int64_t *epoch)
 static TabParseErrorCode
 money_parse(const char *s, size_t len, int64_t *cents)
 {
-	size_t		p = 0;
-	int64_t		dollars = 0;
-	int			frac = 0;
-	int			ndigits = 0;
+	size_t	p = 0;
+	int64_t dollars = 0;
+	int		frac = 0;
+	int		ndigits = 0;
 
 	if (p < len && s[p] == '$')
 		p++;
@@ -819,9 +827,10 @@ money_parse(const char *s, size_t len, int64_t *cents)
 		return TAB_PARSE_FORMAT;
 	if (p < len && s[p] == '.')
 	{
-		int			nfrac = 0;
+		int nfrac = 0;
 
-		for (p++; p < len && s[p] >= '0' && s[p] <= '9' && nfrac < 2; p++, nfrac++)
+		for (p++; p < len && s[p] >= '0' && s[p] <= '9' && nfrac < 2;
+			 p++, nfrac++)
 			frac = frac * 10 + (s[p] - '0');
 		if (nfrac == 0)
 			return TAB_PARSE_FORMAT;
@@ -839,7 +848,8 @@ money_parse(const char *s, size_t len, int64_t *cents)
 int
 tab_parse_timestamp(const char *s, size_t len, int64_t *epoch)
 {
-	return (s != NULL && timestamp_parse(s, len, epoch) == TAB_PARSE_OK) ? 0 : -1;
+	return (s != NULL && timestamp_parse(s, len, epoch) == TAB_PARSE_OK) ? 0
+																		 : -1;
 }
 
 int
@@ -859,8 +869,8 @@ ascii_ieq(const char *a, const char *b)
 {
 	for (; *a != '\0' && *b != '\0'; a++, b++)
 	{
-		char		x = (*a >= 'A' && *a <= 'Z') ? (char) (*a + 32) : *a;
-		char		y = (*b >= 'A' && *b <= 'Z') ? (char) (*b + 32) : *b;
+		char x = (*a >= 'A' && *a <= 'Z') ? (char) (*a + 32) : *a;
+		char y = (*b >= 'A' && *b <= 'Z') ? (char) (*b + 32) : *b;
 
 		if (x != y)
 			return false;
@@ -870,24 +880,19 @@ ascii_ieq(const char *a, const char *b)
 
 static const struct
 {
-	const char *text;
+	const char	 *text;
 	TabRaceStatus status;
-}			status_names[] =
-{
-	{"Normal", TAB_RACE_NORMAL},
-	{"Open", TAB_RACE_NORMAL},
-	{"Closed", TAB_RACE_CLOSED},
-	{"Interim", TAB_RACE_INTERIM},
-	{"Paying", TAB_RACE_PAYING},
-	{"Final", TAB_RACE_PAYING},
-	{"Resulted", TAB_RACE_PAYING},
-	{"Abandoned", TAB_RACE_ABANDONED},
+} status_names[] = {
+	{"Normal", TAB_RACE_NORMAL},   {"Open", TAB_RACE_NORMAL},
+	{"Closed", TAB_RACE_CLOSED},   {"Interim", TAB_RACE_INTERIM},
+	{"Paying", TAB_RACE_PAYING},   {"Final", TAB_RACE_PAYING},
+	{"Resulted", TAB_RACE_PAYING}, {"Abandoned", TAB_RACE_ABANDONED},
 };
 
 TabRaceStatus
 tab_race_status_from_text(const char *s)
 {
-	size_t		i;
+	size_t i;
 
 	if (s == NULL)
 		return TAB_RACE_UNKNOWN;
@@ -922,14 +927,14 @@ tab_race_status_name(TabRaceStatus status)
 
 typedef enum FieldKind
 {
-	FK_STRING,					/* const char * */
-	FK_INT,						/* int, JSON integer in [min, max] */
-	FK_NUMBER,					/* double, JSON integer or real in [min, max] */
-	FK_BOOL,					/* bool; null or absent is false */
-	FK_DATE,					/* TabDate */
-	FK_TIMESTAMP,				/* int64_t epoch seconds */
-	FK_MONEY,					/* int64_t cents, from "$1.00" or a number */
-	FK_RACE_TYPE				/* char 'R', 'H' or 'G' */
+	FK_STRING,	  /* const char * */
+	FK_INT,		  /* int, JSON integer in [min, max] */
+	FK_NUMBER,	  /* double, JSON integer or real in [min, max] */
+	FK_BOOL,	  /* bool; null or absent is false */
+	FK_DATE,	  /* TabDate */
+	FK_TIMESTAMP, /* int64_t epoch seconds */
+	FK_MONEY,	  /* int64_t cents, from "$1.00" or a number */
+	FK_RACE_TYPE  /* char 'R', 'H' or 'G' */
 } FieldKind;
 
 #define F_REQUIRED 0x01
@@ -941,8 +946,8 @@ typedef struct FieldSpec
 	const char *key;
 	FieldKind	kind;
 	int			flags;
-	size_t		offset;			/* of the value in the target struct */
-	size_t		has_offset;		/* of its "has_" bool, or NO_FLAG */
+	size_t		offset;		/* of the value in the target struct */
+	size_t		has_offset; /* of its "has_" bool, or NO_FLAG */
 	double		min;
 	double		max;
 } FieldSpec;
@@ -953,7 +958,7 @@ typedef struct FieldSpec
 static json_t *
 get(const json_t *obj, const char *key)
 {
-	json_t	   *v = json_object_get(obj, key);
+	json_t *v = json_object_get(obj, key);
 
 	return json_is_null(v) ? NULL : v;
 }
@@ -961,7 +966,7 @@ get(const json_t *obj, const char *key)
 static char *
 arena_strndup(Ctx *c, const char *s, size_t len)
 {
-	char	   *p = arena_alloc(&c->arena, len + 1);
+	char *p = arena_alloc(&c->arena, len + 1);
 
 	if (p == NULL)
 		return NULL;
@@ -984,15 +989,15 @@ arena_array(Ctx *c, size_t n, size_t elem)
 static int
 read_string(Ctx *c, const json_t *v, const char **out, int flags)
 {
-	size_t		len;
-	char	   *s;
+	size_t len;
+	char  *s;
 
 	if (!json_is_string(v))
 		return fail_type(c, "string", v);
 	len = json_string_length(v);
 	if (len > TAB_STRING_MAX)
-		return fail(c, TAB_PARSE_RANGE, "string of %zu bytes exceeds %d",
-					len, TAB_STRING_MAX);
+		return fail(c, TAB_PARSE_RANGE, "string of %zu bytes exceeds %d", len,
+					TAB_STRING_MAX);
 	if ((flags & F_NONEMPTY) && len == 0)
 		return fail(c, TAB_PARSE_FORMAT, "empty string");
 	s = arena_strndup(c, json_string_value(v), len);
@@ -1005,7 +1010,7 @@ read_string(Ctx *c, const json_t *v, const char **out, int flags)
 static int
 read_int(Ctx *c, const json_t *v, int *out, double min, double max)
 {
-	json_int_t	i;
+	json_int_t i;
 
 	if (!json_is_integer(v))
 		return fail_type(c, "integer", v);
@@ -1020,7 +1025,7 @@ read_int(Ctx *c, const json_t *v, int *out, double min, double max)
 static int
 read_number(Ctx *c, const json_t *v, double *out, double min, double max)
 {
-	double		d;
+	double d;
 
 	if (!json_is_number(v))
 		return fail_type(c, "number", v);
@@ -1035,7 +1040,7 @@ read_number(Ctx *c, const json_t *v, double *out, double min, double max)
 static int
 fail_text(Ctx *c, TabParseErrorCode rc, const json_t *v, const char *what)
 {
-	char		ex[EXCERPT_MAX + 8];
+	char ex[EXCERPT_MAX + 8];
 
 	excerpt(ex, sizeof(ex), json_string_value(v), json_string_length(v));
 	if (rc == TAB_PARSE_RANGE)
@@ -1065,7 +1070,8 @@ read_timestamp(Ctx *c, const json_t *v, int64_t *out)
 		return fail_type(c, "string", v);
 	rc = timestamp_parse(json_string_value(v), json_string_length(v), out);
 	if (rc != TAB_PARSE_OK)
-		return fail_text(c, rc, v, "timestamp (YYYY-MM-DDThh:mm:ss with a zone)");
+		return fail_text(c, rc, v,
+						 "timestamp (YYYY-MM-DDThh:mm:ss with a zone)");
 	return 0;
 }
 
@@ -1073,7 +1079,7 @@ static int
 read_money(Ctx *c, const json_t *v, int64_t *out)
 {
 	TabParseErrorCode rc;
-	double		d = 0;
+	double			  d = 0;
 
 	if (json_is_string(v))
 	{
@@ -1105,7 +1111,7 @@ read_race_type(Ctx *c, const json_t *v, char *out)
 static int
 read_field(Ctx *c, const json_t *v, const FieldSpec *f, char *base)
 {
-	void	   *dst = base + f->offset;
+	void *dst = base + f->offset;
 
 	switch (f->kind)
 	{
@@ -1133,16 +1139,17 @@ read_field(Ctx *c, const json_t *v, const FieldSpec *f, char *base)
 }
 
 static int
-read_fields(Ctx *c, const json_t *obj, void *target, const FieldSpec *specs, int n)
+read_fields(Ctx *c, const json_t *obj, void *target, const FieldSpec *specs,
+			int n)
 {
-	char	   *base = target;
-	int			i;
+	char *base = target;
+	int	  i;
 
 	for (i = 0; i < n; i++)
 	{
 		const FieldSpec *f = &specs[i];
-		json_t	   *v = get(obj, f->key);
-		int			rc = 0;
+		json_t			*v = get(obj, f->key);
+		int				 rc = 0;
 
 		push_key(c, f->key);
 		if (v == NULL && (f->flags & F_REQUIRED))
@@ -1164,8 +1171,8 @@ read_fields(Ctx *c, const json_t *obj, void *target, const FieldSpec *specs, int
 static int
 get_array(Ctx *c, const json_t *obj, const char *key, size_t max, json_t **arr)
 {
-	json_t	   *v = get(obj, key);
-	int			rc = 0;
+	json_t *v = get(obj, key);
+	int		rc = 0;
 
 	*arr = NULL;
 	if (v == NULL)
@@ -1193,23 +1200,28 @@ expect_object(Ctx *c, const json_t *v)
 #define STUB(field) offsetof(TabRaceStub, field)
 
 static const FieldSpec stub_fields[] = {
-	{"raceNumber", FK_INT, F_REQUIRED, STUB(race_number), NO_FLAG, 1, MAX_RACE_NUMBER},
+	{"raceNumber", FK_INT, F_REQUIRED, STUB(race_number), NO_FLAG, 1,
+	 MAX_RACE_NUMBER},
 	{"raceName", FK_STRING, 0, STUB(race_name), NO_FLAG, 0, 0},
-	{"raceClassConditions", FK_STRING, 0, STUB(race_class_conditions), NO_FLAG, 0, 0},
+	{"raceClassConditions", FK_STRING, 0, STUB(race_class_conditions), NO_FLAG,
+	 0, 0},
 	{"matchName", FK_STRING, F_NONEMPTY, STUB(match_name), NO_FLAG, 0, 0},
-	{"raceStartTime", FK_TIMESTAMP, F_REQUIRED, STUB(start_time), NO_FLAG, 0, 0},
+	{"raceStartTime", FK_TIMESTAMP, F_REQUIRED, STUB(start_time), NO_FLAG, 0,
+	 0},
 	{"raceStatus", FK_STRING, 0, STUB(status_text), NO_FLAG, 0, 0},
-	{"raceDistance", FK_INT, 0, STUB(distance_m), STUB(has_distance), 0, MAX_DISTANCE},
+	{"raceDistance", FK_INT, 0, STUB(distance_m), STUB(has_distance), 0,
+	 MAX_DISTANCE},
 	{"hasFixedOdds", FK_BOOL, 0, STUB(has_fixed_odds), NO_FLAG, 0, 0},
 	{"hasParimutuel", FK_BOOL, 0, STUB(has_parimutuel), NO_FLAG, 0, 0},
-	{"meetingDate", FK_DATE, 0, STUB(meeting_date), STUB(has_meeting_date), 0, 0},
+	{"meetingDate", FK_DATE, 0, STUB(meeting_date), STUB(has_meeting_date), 0,
+	 0},
 };
 
 /* Integer element of an array, as a runner number. */
 static int
 read_runner_number_at(Ctx *c, const json_t *arr, size_t i, int *out)
 {
-	int			rc;
+	int rc;
 
 	push_index(c, i);
 	rc = read_int(c, json_array_get(arr, i), out, 1, MAX_RUNNER_NUMBER);
@@ -1221,8 +1233,8 @@ read_runner_number_at(Ctx *c, const json_t *arr, size_t i, int *out)
 static int
 count_results(Ctx *c, const json_t *groups, size_t *count)
 {
-	size_t		g;
-	int			rc = 0;
+	size_t g;
+	int	   rc = 0;
 
 	*count = 0;
 	for (g = 0; g < json_array_size(groups) && rc == 0; g++)
@@ -1240,21 +1252,21 @@ count_results(Ctx *c, const json_t *groups, size_t *count)
 		pop(c);
 	}
 	if (rc == 0 && *count > MAX_RUNNER_NUMBER)
-		rc = fail(c, TAB_PARSE_RANGE, "%zu finishers exceed %d",
-				  *count, MAX_RUNNER_NUMBER);
+		rc = fail(c, TAB_PARSE_RANGE, "%zu finishers exceed %d", *count,
+				  MAX_RUNNER_NUMBER);
 	return rc;
 }
 
 /* A finisher placed in group g; each runner may finish once. */
 static int
-place_finisher(Ctx *c, const json_t *group, size_t i, size_t g,
-			   bool *seen, TabResult *r)
+place_finisher(Ctx *c, const json_t *group, size_t i, size_t g, bool *seen,
+			   TabResult *r)
 {
 	if (read_runner_number_at(c, group, i, &r->runner_number) != 0)
 		return -1;
 	if (seen[r->runner_number])
 	{
-		int			rc;
+		int rc;
 
 		push_index(c, i);
 		rc = fail(c, TAB_PARSE_DUPLICATE, "runner %d appears twice in results",
@@ -1271,10 +1283,10 @@ place_finisher(Ctx *c, const json_t *group, size_t i, size_t g,
 static int
 parse_results(Ctx *c, const json_t *groups, TabRaceStub *s)
 {
-	bool		seen[MAX_RUNNER_NUMBER + 1] = {false};
-	size_t		count;
-	size_t		g;
-	int			n = 0;
+	bool   seen[MAX_RUNNER_NUMBER + 1] = {false};
+	size_t count;
+	size_t g;
+	int	   n = 0;
 
 	if (count_results(c, groups, &count) != 0)
 		return -1;
@@ -1285,8 +1297,8 @@ parse_results(Ctx *c, const json_t *groups, TabRaceStub *s)
 	for (g = 0; g < json_array_size(groups); g++)
 	{
 		const json_t *group = json_array_get(groups, g);
-		size_t		i;
-		int			rc = 0;
+		size_t		  i;
+		int			  rc = 0;
 
 		push_index(c, g);
 		for (i = 0; i < json_array_size(group) && rc == 0; i++)
@@ -1302,7 +1314,8 @@ parse_results(Ctx *c, const json_t *groups, TabRaceStub *s)
 #define SCR(field) offsetof(TabScratching, field)
 
 static const FieldSpec scratching_fields[] = {
-	{"runnerNumber", FK_INT, F_REQUIRED, SCR(runner_number), NO_FLAG, 1, MAX_RUNNER_NUMBER},
+	{"runnerNumber", FK_INT, F_REQUIRED, SCR(runner_number), NO_FLAG, 1,
+	 MAX_RUNNER_NUMBER},
 	{"runnerName", FK_STRING, 0, SCR(runner_name), NO_FLAG, 0, 0},
 	{"bettingStatus", FK_STRING, 0, SCR(betting_status), NO_FLAG, 0, 0},
 };
@@ -1311,10 +1324,11 @@ static int
 parse_scratching(Ctx *c, const json_t *v, TabScratching *sc)
 {
 	if (expect_object(c, v) != 0 ||
-		read_fields(c, v, sc, scratching_fields, NFIELDS(scratching_fields)) != 0)
+		read_fields(c, v, sc, scratching_fields, NFIELDS(scratching_fields)) !=
+			0)
 		return -1;
 	sc->late = sc->betting_status != NULL &&
-		ascii_ieq(sc->betting_status, "LateScratched");
+			   ascii_ieq(sc->betting_status, "LateScratched");
 	return 0;
 }
 
@@ -1322,16 +1336,16 @@ parse_scratching(Ctx *c, const json_t *v, TabScratching *sc)
  * Parse each element of arr with fn into a new array of elem-sized items.
  * The path gets key and the index while fn runs.
  */
-typedef int (*ElemFn) (Ctx *c, const json_t *v, void *item);
+typedef int (*ElemFn)(Ctx *c, const json_t *v, void *item);
 
 static int
-parse_each(Ctx *c, const json_t *arr, const char *key, size_t elem,
-		   ElemFn fn, void **items, int *n_items)
+parse_each(Ctx *c, const json_t *arr, const char *key, size_t elem, ElemFn fn,
+		   void **items, int *n_items)
 {
-	size_t		n = json_array_size(arr);
-	char	   *base;
-	size_t		i;
-	int			rc = 0;
+	size_t n = json_array_size(arr);
+	char  *base;
+	size_t i;
+	int	   rc = 0;
 
 	*n_items = 0;
 	*items = NULL;
@@ -1364,9 +1378,9 @@ scratching_elem(Ctx *c, const json_t *v, void *item)
 static int
 parse_stub(Ctx *c, const json_t *obj, TabRaceStub *s)
 {
-	json_t	   *arr;
-	void	   *items = NULL;
-	int			rc;
+	json_t *arr;
+	void   *items = NULL;
+	int		rc;
 
 	if (expect_object(c, obj) != 0 ||
 		read_fields(c, obj, s, stub_fields, NFIELDS(stub_fields)) != 0)
@@ -1385,8 +1399,8 @@ parse_stub(Ctx *c, const json_t *obj, TabRaceStub *s)
 	if (get_array(c, obj, "scratchings", MAX_RUNNER_NUMBER, &arr) != 0)
 		return -1;
 	if (arr != NULL &&
-		parse_each(c, arr, "scratchings", sizeof(TabScratching), scratching_elem,
-				   &items, &s->n_scratchings) != 0)
+		parse_each(c, arr, "scratchings", sizeof(TabScratching),
+				   scratching_elem, &items, &s->n_scratchings) != 0)
 		return -1;
 	s->scratchings = items;
 	return 0;
@@ -1403,14 +1417,18 @@ stub_elem(Ctx *c, const json_t *v, void *item)
 #define MTG(field) offsetof(TabMeeting, field)
 
 static const FieldSpec meeting_fields[] = {
-	{"meetingName", FK_STRING, F_REQUIRED | F_NONEMPTY, MTG(meeting_name), NO_FLAG, 0, 0},
-	{"displayMeetingName", FK_STRING, 0, MTG(display_meeting_name), NO_FLAG, 0, 0},
+	{"meetingName", FK_STRING, F_REQUIRED | F_NONEMPTY, MTG(meeting_name),
+	 NO_FLAG, 0, 0},
+	{"displayMeetingName", FK_STRING, 0, MTG(display_meeting_name), NO_FLAG, 0,
+	 0},
 	{"location", FK_STRING, 0, MTG(location), NO_FLAG, 0, 0},
 	{"raceType", FK_RACE_TYPE, F_REQUIRED, MTG(race_type), NO_FLAG, 0, 0},
 	{"meetingDate", FK_DATE, F_REQUIRED, MTG(meeting_date), NO_FLAG, 0, 0},
-	{"venueMnemonic", FK_STRING, F_NONEMPTY, MTG(venue_mnemonic), NO_FLAG, 0, 0},
+	{"venueMnemonic", FK_STRING, F_NONEMPTY, MTG(venue_mnemonic), NO_FLAG, 0,
+	 0},
 	{"fixedOddsOnly", FK_BOOL, 0, MTG(fixed_odds_only), NO_FLAG, 0, 0},
-	{"prizeMoney", FK_MONEY, 0, MTG(prize_money_cents), MTG(has_prize_money), 0, 0},
+	{"prizeMoney", FK_MONEY, 0, MTG(prize_money_cents), MTG(has_prize_money),
+	 0, 0},
 	{"weatherCondition", FK_STRING, 0, MTG(weather_condition), NO_FLAG, 0, 0},
 	{"trackCondition", FK_STRING, 0, MTG(track_condition), NO_FLAG, 0, 0},
 	{"railPosition", FK_STRING, 0, MTG(rail_position), NO_FLAG, 0, 0},
@@ -1434,8 +1452,8 @@ static int
 check_race_keys(Ctx *c, TabMeeting *m)
 {
 	const TabRaceStub **sorted;
-	int			i;
-	int			rc;
+	int					i;
+	int					rc;
 
 	if (m->n_races < 2)
 		return 0;
@@ -1447,14 +1465,16 @@ check_race_keys(Ctx *c, TabMeeting *m)
 	qsort(sorted, (size_t) m->n_races, sizeof(*sorted), stub_cmp);
 	for (i = 1; i < m->n_races; i++)
 	{
-		const TabRaceStub *dup = sorted[i] > sorted[i - 1] ? sorted[i] : sorted[i - 1];
+		const TabRaceStub *dup =
+			sorted[i] > sorted[i - 1] ? sorted[i] : sorted[i - 1];
 
 		if (stub_cmp(&sorted[i - 1], &sorted[i]) != 0)
 			continue;
 		push_key(c, "races");
 		push_index(c, (size_t) (dup - m->races));
-		rc = fail(c, TAB_PARSE_DUPLICATE, "race %d%s%s appears twice in the meeting",
-				  dup->race_number, dup->match_name ? " " : "",
+		rc = fail(c, TAB_PARSE_DUPLICATE,
+				  "race %d%s%s appears twice in the meeting", dup->race_number,
+				  dup->match_name ? " " : "",
 				  dup->match_name ? "(matchName repeated)" : "");
 		pop(c);
 		pop(c);
@@ -1467,8 +1487,8 @@ check_race_keys(Ctx *c, TabMeeting *m)
 static int
 check_match_names(Ctx *c, const TabMeeting *m)
 {
-	int			i;
-	int			rc;
+	int i;
+	int rc;
 
 	for (i = 0; i < m->n_races; i++)
 	{
@@ -1477,8 +1497,9 @@ check_match_names(Ctx *c, const TabMeeting *m)
 		push_key(c, "races");
 		push_index(c, (size_t) i);
 		push_key(c, "matchName");
-		rc = fail(c, TAB_PARSE_SHAPE,
-				  "required field is missing or null in a fixed-odds-only meeting");
+		rc = fail(
+			c, TAB_PARSE_SHAPE,
+			"required field is missing or null in a fixed-odds-only meeting");
 		pop(c);
 		pop(c);
 		pop(c);
@@ -1495,9 +1516,9 @@ check_match_names(Ctx *c, const TabMeeting *m)
 static int
 parse_meeting(Ctx *c, const json_t *obj, TabMeeting *m, bool in_list)
 {
-	json_t	   *arr;
-	void	   *items = NULL;
-	int			rc;
+	json_t *arr;
+	void   *items = NULL;
+	int		rc;
 
 	if (expect_object(c, obj) != 0 ||
 		read_fields(c, obj, m, meeting_fields, NFIELDS(meeting_fields)) != 0)
@@ -1507,16 +1528,16 @@ parse_meeting(Ctx *c, const json_t *obj, TabMeeting *m, bool in_list)
 	if (!m->fixed_odds_only && m->venue_mnemonic == NULL)
 	{
 		push_key(c, "venueMnemonic");
-		rc = fail(c, TAB_PARSE_SHAPE,
-				  "required field is missing or null (fixedOddsOnly is not true)");
+		rc = fail(
+			c, TAB_PARSE_SHAPE,
+			"required field is missing or null (fixedOddsOnly is not true)");
 		pop(c);
 		return rc;
 	}
 	if (get_array(c, obj, "races", MAX_RACES, &arr) != 0)
 		return -1;
-	if (arr != NULL &&
-		parse_each(c, arr, "races", sizeof(TabRaceStub), stub_elem,
-				   &items, &m->n_races) != 0)
+	if (arr != NULL && parse_each(c, arr, "races", sizeof(TabRaceStub),
+								  stub_elem, &items, &m->n_races) != 0)
 		return -1;
 	m->races = items;
 	if (m->fixed_odds_only && check_match_names(c, m) != 0)
@@ -1532,7 +1553,8 @@ static const FieldSpec fixed_odds_fields[] = {
 	{"returnWin", FK_NUMBER, 0, FXO(win), FXO(has_win), 0, MAX_PRICE},
 	{"returnPlace", FK_NUMBER, 0, FXO(place), FXO(has_place), 0, MAX_PRICE},
 	{"bettingStatus", FK_STRING, 0, FXO(betting_status), NO_FLAG, 0, 0},
-	{"scratchedTime", FK_TIMESTAMP, 0, FXO(scratched_time), FXO(has_scratched_time), 0, 0},
+	{"scratchedTime", FK_TIMESTAMP, 0, FXO(scratched_time),
+	 FXO(has_scratched_time), 0, 0},
 };
 
 #define TOTE(field) offsetof(TabTote, field)
@@ -1546,12 +1568,15 @@ static const FieldSpec tote_fields[] = {
 #define RUN(field) offsetof(TabRunner, field)
 
 static const FieldSpec runner_fields[] = {
-	{"runnerNumber", FK_INT, F_REQUIRED, RUN(runner_number), NO_FLAG, 1, MAX_RUNNER_NUMBER},
+	{"runnerNumber", FK_INT, F_REQUIRED, RUN(runner_number), NO_FLAG, 1,
+	 MAX_RUNNER_NUMBER},
 	{"runnerName", FK_STRING, 0, RUN(runner_name), NO_FLAG, 0, 0},
-	{"barrierNumber", FK_INT, 0, RUN(barrier), RUN(has_barrier), 0, MAX_BARRIER},
+	{"barrierNumber", FK_INT, 0, RUN(barrier), RUN(has_barrier), 0,
+	 MAX_BARRIER},
 	{"trainerName", FK_STRING, 0, RUN(trainer), NO_FLAG, 0, 0},
 	{"riderDriverName", FK_STRING, 0, RUN(rider), NO_FLAG, 0, 0},
-	{"handicapWeight", FK_NUMBER, 0, RUN(handicap_weight), RUN(has_handicap_weight), 0, MAX_WEIGHT},
+	{"handicapWeight", FK_NUMBER, 0, RUN(handicap_weight),
+	 RUN(has_handicap_weight), 0, MAX_WEIGHT},
 	{"emergency", FK_BOOL, 0, RUN(emergency), NO_FLAG, 0, 0},
 	{"vacantBox", FK_BOOL, 0, RUN(vacant_box), NO_FLAG, 0, 0},
 	{"last5Starts", FK_STRING, 0, RUN(last5), NO_FLAG, 0, 0},
@@ -1562,8 +1587,8 @@ static int
 read_sub_object(Ctx *c, const json_t *obj, const char *key, void *target,
 				const FieldSpec *specs, int n, bool *present)
 {
-	json_t	   *v = get(obj, key);
-	int			rc;
+	json_t *v = get(obj, key);
+	int		rc;
 
 	if (v == NULL)
 		return 0;
@@ -1580,7 +1605,8 @@ read_sub_object(Ctx *c, const json_t *obj, const char *key, void *target,
 static bool
 is_scratched_status(const char *s)
 {
-	return s != NULL && (ascii_ieq(s, "Scratched") || ascii_ieq(s, "LateScratched"));
+	return s != NULL &&
+		   (ascii_ieq(s, "Scratched") || ascii_ieq(s, "LateScratched"));
 }
 
 static int
@@ -1594,7 +1620,7 @@ parse_runner(Ctx *c, const json_t *obj, TabRunner *r)
 						NFIELDS(tote_fields), &r->tote.present) != 0)
 		return -1;
 	r->scratched = is_scratched_status(r->fixed.betting_status) ||
-		is_scratched_status(r->tote.betting_status);
+				   is_scratched_status(r->tote.betting_status);
 	return 0;
 }
 
@@ -1607,13 +1633,13 @@ runner_elem(Ctx *c, const json_t *v, void *item)
 static int
 check_runner_numbers(Ctx *c, const TabRace *r)
 {
-	bool		seen[MAX_RUNNER_NUMBER + 1] = {false};
-	int			i;
-	int			rc;
+	bool seen[MAX_RUNNER_NUMBER + 1] = {false};
+	int	 i;
+	int	 rc;
 
 	for (i = 0; i < r->n_runners; i++)
 	{
-		int			number = r->runners[i].runner_number;
+		int number = r->runners[i].runner_number;
 
 		if (!seen[number])
 		{
@@ -1636,7 +1662,7 @@ check_runner_numbers(Ctx *c, const TabRace *r)
 static int
 read_selections(Ctx *c, const json_t *v, TabPoolDividend *pd)
 {
-	size_t		i;
+	size_t i;
 
 	if (json_is_string(v))
 		return read_string(c, v, &pd->selections_text, 0);
@@ -1656,18 +1682,20 @@ read_selections(Ctx *c, const json_t *v, TabPoolDividend *pd)
 }
 
 static const FieldSpec pool_dividend_fields[] = {
-	{"amount", FK_NUMBER, F_REQUIRED, offsetof(TabPoolDividend, amount), NO_FLAG, 0, MAX_PRICE},
+	{"amount", FK_NUMBER, F_REQUIRED, offsetof(TabPoolDividend, amount),
+	 NO_FLAG, 0, MAX_PRICE},
 };
 
 static int
 pool_dividend_elem(Ctx *c, const json_t *v, void *item)
 {
 	TabPoolDividend *pd = item;
-	json_t	   *sel;
-	int			rc = 0;
+	json_t			*sel;
+	int				 rc = 0;
 
 	if (expect_object(c, v) != 0 ||
-		read_fields(c, v, pd, pool_dividend_fields, NFIELDS(pool_dividend_fields)) != 0)
+		read_fields(c, v, pd, pool_dividend_fields,
+					NFIELDS(pool_dividend_fields)) != 0)
 		return -1;
 	sel = get(v, "selections");
 	if (sel != NULL)
@@ -1680,16 +1708,18 @@ pool_dividend_elem(Ctx *c, const json_t *v, void *item)
 }
 
 static const FieldSpec dividend_fields[] = {
-	{"wageringProduct", FK_STRING, F_REQUIRED | F_NONEMPTY, offsetof(TabDividend, product), NO_FLAG, 0, 0},
-	{"poolStatusCode", FK_STRING, 0, offsetof(TabDividend, pool_status), NO_FLAG, 0, 0},
+	{"wageringProduct", FK_STRING, F_REQUIRED | F_NONEMPTY,
+	 offsetof(TabDividend, product), NO_FLAG, 0, 0},
+	{"poolStatusCode", FK_STRING, 0, offsetof(TabDividend, pool_status),
+	 NO_FLAG, 0, 0},
 };
 
 static int
 dividend_elem(Ctx *c, const json_t *v, void *item)
 {
 	TabDividend *d = item;
-	json_t	   *arr;
-	void	   *items;
+	json_t		*arr;
+	void		*items;
 
 	if (expect_object(c, v) != 0 ||
 		read_fields(c, v, d, dividend_fields, NFIELDS(dividend_fields)) != 0 ||
@@ -1707,16 +1737,19 @@ dividend_elem(Ctx *c, const json_t *v, void *item)
 #define RACE(field) offsetof(TabRace, field)
 
 static const FieldSpec race_fields[] = {
-	{"prizeMoney", FK_MONEY, 0, RACE(prize_money_cents), RACE(has_prize_money), 0, 0},
-	{"oddsUpdateTime", FK_TIMESTAMP, 0, RACE(odds_update_time), RACE(has_odds_update_time), 0, 0},
-	{"fixedOddsUpdateTime", FK_TIMESTAMP, 0, RACE(fixed_odds_update_time), RACE(has_fixed_odds_update_time), 0, 0},
+	{"prizeMoney", FK_MONEY, 0, RACE(prize_money_cents), RACE(has_prize_money),
+	 0, 0},
+	{"oddsUpdateTime", FK_TIMESTAMP, 0, RACE(odds_update_time),
+	 RACE(has_odds_update_time), 0, 0},
+	{"fixedOddsUpdateTime", FK_TIMESTAMP, 0, RACE(fixed_odds_update_time),
+	 RACE(has_fixed_odds_update_time), 0, 0},
 };
 
 static int
 parse_race_meeting(Ctx *c, const json_t *obj, TabMeeting *m)
 {
-	json_t	   *v = json_object_get(obj, "meeting");
-	int			rc;
+	json_t *v = json_object_get(obj, "meeting");
+	int		rc;
 
 	push_key(c, "meeting");
 	if (v == NULL || json_is_null(v))
@@ -1731,8 +1764,8 @@ parse_race_meeting(Ctx *c, const json_t *obj, TabMeeting *m)
 static int
 parse_race_object(Ctx *c, const json_t *obj, TabRace *r)
 {
-	json_t	   *arr;
-	void	   *items = NULL;
+	json_t *arr;
+	void   *items = NULL;
 
 	if (parse_stub(c, obj, &r->stub) != 0 ||
 		parse_race_meeting(c, obj, &r->meeting) != 0 ||
@@ -1751,9 +1784,8 @@ parse_race_object(Ctx *c, const json_t *obj, TabRace *r)
 	}
 	if (get_array(c, obj, "dividends", MAX_DIVIDENDS, &arr) != 0)
 		return -1;
-	if (arr != NULL &&
-		parse_each(c, arr, "dividends", sizeof(TabDividend), dividend_elem,
-				   &items, &r->n_dividends) != 0)
+	if (arr != NULL && parse_each(c, arr, "dividends", sizeof(TabDividend),
+								  dividend_elem, &items, &r->n_dividends) != 0)
 		return -1;
 	if (arr != NULL)
 		r->dividends = items;
@@ -1766,7 +1798,7 @@ parse_race_object(Ctx *c, const json_t *obj, TabRace *r)
 static const char *
 item_name(Ctx *c, const json_t *item, const char *key)
 {
-	json_t	   *v = json_object_get(item, key);
+	json_t *v = json_object_get(item, key);
 
 	if (!json_is_string(v) || json_string_length(v) > TAB_STRING_MAX)
 		return NULL;
@@ -1775,8 +1807,8 @@ item_name(Ctx *c, const json_t *item, const char *key)
 
 typedef struct ListSpec
 {
-	const char *key;			/* "meetings" or "races" */
-	const char *name_key;		/* field that names an item */
+	const char *key;	  /* "meetings" or "races" */
+	const char *name_key; /* field that names an item */
 	size_t		max;
 	size_t		elem;
 	ElemFn		fn;
@@ -1784,20 +1816,21 @@ typedef struct ListSpec
 
 typedef struct ListOut
 {
-	char	   *items;
-	int			n_items;
+	char		   *items;
+	int				n_items;
 	TabItemFailure *failures;
-	int			n_failures;
+	int				n_failures;
 } ListOut;
 
 /* Parse one list item; a bad item becomes a failure, memory fails all. */
 static int
-parse_list_item(Ctx *c, const ListSpec *ls, const json_t *v, size_t i, ListOut *o)
+parse_list_item(Ctx *c, const ListSpec *ls, const json_t *v, size_t i,
+				ListOut *o)
 {
 	TabItemFailure *f = &o->failures[o->n_failures];
-	TabParseError *doc_err = c->err;
-	char	   *item = o->items + (size_t) o->n_items * ls->elem;
-	int			rc;
+	TabParseError  *doc_err = c->err;
+	char		   *item = o->items + (size_t) o->n_items * ls->elem;
+	int				rc;
 
 	c->err = &f->error;
 	push_index(c, i);
@@ -1824,10 +1857,10 @@ parse_list_item(Ctx *c, const ListSpec *ls, const json_t *v, size_t i, ListOut *
 static int
 parse_list(Ctx *c, const json_t *root, const ListSpec *ls, ListOut *o)
 {
-	json_t	   *arr;
-	size_t		n;
-	size_t		i;
-	int			rc = 0;
+	json_t *arr;
+	size_t	n;
+	size_t	i;
+	int		rc = 0;
 
 	memset(o, 0, sizeof(*o));
 	if (expect_object(c, root) != 0 ||
@@ -1864,23 +1897,22 @@ race_elem(Ctx *c, const json_t *v, void *item)
 	return parse_race_object(c, v, item);
 }
 
-static const ListSpec meetings_list = {
-	"meetings", "meetingName", MAX_MEETINGS, sizeof(TabMeeting), meeting_elem
-};
+static const ListSpec meetings_list = {"meetings", "meetingName", MAX_MEETINGS,
+									   sizeof(TabMeeting), meeting_elem};
 
-static const ListSpec next_to_go_list = {
-	"races", "raceName", MAX_RACES, sizeof(TabRace), race_elem
-};
+static const ListSpec next_to_go_list = {"races", "raceName", MAX_RACES,
+										 sizeof(TabRace), race_elem};
 
 /* --------------------------------------------------------- documents */
 
-typedef int (*DocFn) (Ctx *c, const json_t *root, void **result, TabOwner **owner);
+typedef int (*DocFn)(Ctx *c, const json_t *root, void **result,
+					 TabOwner **owner);
 
 static int
 meetings_doc(Ctx *c, const json_t *root, void **result, TabOwner **owner)
 {
 	TabMeetingList *list = arena_alloc(&c->arena, sizeof(TabMeetingList));
-	ListOut		o;
+	ListOut			o;
 
 	if (list == NULL)
 		return fail_memory(c);
@@ -1899,7 +1931,7 @@ static int
 next_to_go_doc(Ctx *c, const json_t *root, void **result, TabOwner **owner)
 {
 	TabRaceList *list = arena_alloc(&c->arena, sizeof(TabRaceList));
-	ListOut		o;
+	ListOut		 o;
 
 	if (list == NULL)
 		return fail_memory(c);
@@ -1917,7 +1949,7 @@ next_to_go_doc(Ctx *c, const json_t *root, void **result, TabOwner **owner)
 static int
 race_doc(Ctx *c, const json_t *root, void **result, TabOwner **owner)
 {
-	TabRace    *race = arena_alloc(&c->arena, sizeof(TabRace));
+	TabRace *race = arena_alloc(&c->arena, sizeof(TabRace));
 
 	if (race == NULL)
 		return fail_memory(c);
@@ -1931,8 +1963,8 @@ race_doc(Ctx *c, const json_t *root, void **result, TabOwner **owner)
 static void
 syntax_error(TabParseError *err, const json_error_t *jerr, bool out_of_memory)
 {
-	char		text[JSON_ERROR_TEXT_LENGTH + 8];
-	size_t		tlen = 0;
+	char   text[JSON_ERROR_TEXT_LENGTH + 8];
+	size_t tlen = 0;
 
 	memset(err, 0, sizeof(*err));
 	err->code = TAB_PARSE_SYNTAX;
@@ -1940,7 +1972,8 @@ syntax_error(TabParseError *err, const json_error_t *jerr, bool out_of_memory)
 	if (out_of_memory || json_error_code(jerr) == json_error_out_of_memory)
 	{
 		err->code = TAB_PARSE_MEMORY;
-		snprintf(err->message, sizeof(err->message), "$: out of memory while reading JSON");
+		snprintf(err->message, sizeof(err->message),
+				 "$: out of memory while reading JSON");
 		return;
 	}
 	while (tlen < JSON_ERROR_TEXT_LENGTH - 1 && jerr->text[tlen] != '\0')
@@ -1955,7 +1988,7 @@ syntax_error(TabParseError *err, const json_error_t *jerr, bool out_of_memory)
 	snprintf(err->message, sizeof(err->message), "$: invalid JSON: %s", text);
 	if (err->line > 0)
 	{
-		size_t		used = strlen(err->message);
+		size_t used = strlen(err->message);
 
 		snprintf(err->message + used, sizeof(err->message) - used,
 				 " (line %d, column %d)", err->line, err->column);
@@ -1975,18 +2008,19 @@ static bool
 is_json_delimiter(char ch)
 {
 	return ch == '"' || ch == '{' || ch == '}' || ch == '[' || ch == ']' ||
-		ch == ':' || ch == ',' || ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+		   ch == ':' || ch == ',' || ch == ' ' || ch == '\t' || ch == '\n' ||
+		   ch == '\r';
 }
 
 /* Offset of the first string or bare token over MAX_TOKEN_BYTES, or len. */
 static size_t
 find_long_token(const char *b, size_t n)
 {
-	size_t		p = 0;
+	size_t p = 0;
 
 	while (p < n)
 	{
-		size_t		start = p;
+		size_t start = p;
 
 		if (b[p] == '"')
 		{
@@ -2014,8 +2048,8 @@ static json_t *
 load_json(Ctx *c, JsonSession *session)
 {
 	json_error_t jerr;
-	json_t	   *root;
-	size_t		at = find_long_token(c->buf, c->len);
+	json_t		*root;
+	size_t		 at = find_long_token(c->buf, c->len);
 
 	if (at < c->len)
 	{
@@ -2026,7 +2060,8 @@ load_json(Ctx *c, JsonSession *session)
 		finish_message(c->err, "a string or token is longer than 65536 bytes");
 		return NULL;
 	}
-	root = json_load_callback(json_read_cb, session, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_load_callback(json_read_cb, session, JSON_REJECT_DUPLICATES,
+							  &jerr);
 	if (session->failed)
 	{
 		json_decref(root);
@@ -2063,12 +2098,12 @@ convert_document(Ctx *c, DocFn fn, void **result)
 }
 
 static int
-parse_document(const char *buf, size_t len, const TabAllocator *a,
-			   DocFn fn, void **out, TabParseError *err)
+parse_document(const char *buf, size_t len, const TabAllocator *a, DocFn fn,
+			   void **out, TabParseError *err)
 {
 	TabParseError scratch;
-	Ctx			c;
-	int			rc;
+	Ctx			  c;
+	int			  rc;
 
 	if (err == NULL)
 		err = &scratch;
@@ -2109,9 +2144,9 @@ int
 tab_parse_meetings(const char *buf, size_t len, const TabAllocator *a,
 				   TabMeetingList **out, TabParseError *err)
 {
-	void	   *result = NULL;
-	int			rc = parse_document(buf, len, a, meetings_doc,
-								out != NULL ? &result : NULL, err);
+	void *result = NULL;
+	int	  rc = parse_document(buf, len, a, meetings_doc,
+							  out != NULL ? &result : NULL, err);
 
 	if (out != NULL)
 		*out = result;
@@ -2122,9 +2157,9 @@ int
 tab_parse_race(const char *buf, size_t len, const TabAllocator *a,
 			   TabRace **out, TabParseError *err)
 {
-	void	   *result = NULL;
-	int			rc = parse_document(buf, len, a, race_doc,
-								out != NULL ? &result : NULL, err);
+	void *result = NULL;
+	int	  rc = parse_document(buf, len, a, race_doc,
+							  out != NULL ? &result : NULL, err);
 
 	if (out != NULL)
 		*out = result;
@@ -2135,9 +2170,9 @@ int
 tab_parse_next_to_go(const char *buf, size_t len, const TabAllocator *a,
 					 TabRaceList **out, TabParseError *err)
 {
-	void	   *result = NULL;
-	int			rc = parse_document(buf, len, a, next_to_go_doc,
-								out != NULL ? &result : NULL, err);
+	void *result = NULL;
+	int	  rc = parse_document(buf, len, a, next_to_go_doc,
+							  out != NULL ? &result : NULL, err);
 
 	if (out != NULL)
 		*out = result;
@@ -2147,7 +2182,7 @@ tab_parse_next_to_go(const char *buf, size_t len, const TabAllocator *a,
 static void
 owner_release(const TabOwner *owner)
 {
-	TabOwner	copy = *owner;	/* the owner lives inside the chunks */
+	TabOwner copy = *owner; /* the owner lives inside the chunks */
 
 	chunks_release(&copy.allocator, copy.chunks);
 }

@@ -12,7 +12,7 @@
 
 #include "test_util.h"
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 require(int cond)
@@ -24,7 +24,7 @@ require(int cond)
 static void
 check_text(const char *s, size_t max)
 {
-	size_t		i;
+	size_t i;
 
 	for (i = 0; i < max && s[i] != '\0'; i++)
 		require((unsigned char) s[i] >= 0x20 && (unsigned char) s[i] < 0x7f);
@@ -43,22 +43,24 @@ check_parse_error(const TabParseError *err)
 static void
 check_stub(const TabRaceStub *r)
 {
-	int			i;
+	int i;
 
 	require(r->race_number >= 1 && r->race_number <= 100);
 	require(r->n_results >= 0 && r->n_results <= 999);
 	for (i = 0; i < r->n_results; i++)
-		require(r->results[i].runner_number >= 1 && r->results[i].runner_number <= 999 &&
+		require(r->results[i].runner_number >= 1 &&
+				r->results[i].runner_number <= 999 &&
 				r->results[i].position >= 1 && r->results[i].position <= 999);
 	for (i = 0; i < r->n_scratchings; i++)
 		require(r->scratchings[i].runner_number >= 1);
-	require(!r->has_distance || (r->distance_m >= 0 && r->distance_m <= 10000));
+	require(!r->has_distance ||
+			(r->distance_m >= 0 && r->distance_m <= 10000));
 }
 
 static void
 check_meeting(const TabMeeting *m, bool in_list)
 {
-	int			i;
+	int i;
 
 	require(m->meeting_name != NULL && strchr("RHG", m->race_type) != NULL &&
 			m->race_type != '\0');
@@ -74,14 +76,16 @@ check_meeting(const TabMeeting *m, bool in_list)
 static void
 check_race(const TabRace *r)
 {
-	int			i;
+	int i;
 
 	check_stub(&r->stub);
 	check_meeting(&r->meeting, false);
 	for (i = 0; i < r->n_runners; i++)
-		require(r->runners[i].runner_number >= 1 && r->runners[i].runner_number <= 999 &&
+		require(r->runners[i].runner_number >= 1 &&
+				r->runners[i].runner_number <= 999 &&
 				(!r->runners[i].fixed.has_win ||
-				 (r->runners[i].fixed.win >= 0 && r->runners[i].fixed.win <= 1e6)));
+				 (r->runners[i].fixed.win >= 0 &&
+				  r->runners[i].fixed.win <= 1e6)));
 	for (i = 0; i < r->n_dividends; i++)
 		require(r->dividends[i].product != NULL);
 }
@@ -89,11 +93,11 @@ check_race(const TabRace *r)
 static void
 run_meetings(const uint8_t *data, size_t size, long fail_after)
 {
-	CountingAlloc ca;
-	TabAllocator a = counting_allocator(&ca);
+	CountingAlloc	ca;
+	TabAllocator	a = counting_allocator(&ca);
 	TabMeetingList *list = NULL;
-	TabParseError err;
-	int			i;
+	TabParseError	err;
+	int				i;
 
 	ca.fail_after = fail_after;
 	if (tab_parse_meetings((const char *) data, size, &a, &list, &err) == 0)
@@ -113,8 +117,8 @@ static void
 run_race(const uint8_t *data, size_t size, long fail_after)
 {
 	CountingAlloc ca;
-	TabAllocator a = counting_allocator(&ca);
-	TabRace    *race = NULL;
+	TabAllocator  a = counting_allocator(&ca);
+	TabRace		 *race = NULL;
 	TabParseError err;
 
 	ca.fail_after = fail_after;
@@ -132,10 +136,10 @@ static void
 run_next_to_go(const uint8_t *data, size_t size, long fail_after)
 {
 	CountingAlloc ca;
-	TabAllocator a = counting_allocator(&ca);
-	TabRaceList *list = NULL;
+	TabAllocator  a = counting_allocator(&ca);
+	TabRaceList	 *list = NULL;
 	TabParseError err;
-	int			i;
+	int			  i;
 
 	ca.fail_after = fail_after;
 	if (tab_parse_next_to_go((const char *) data, size, &a, &list, &err) == 0)
@@ -152,8 +156,8 @@ run_next_to_go(const uint8_t *data, size_t size, long fail_after)
 static void
 run_text(const uint8_t *data, size_t size)
 {
-	int64_t		v;
-	TabDate		d;
+	int64_t v;
+	TabDate d;
 
 	if (tab_parse_timestamp((const char *) data, size, &v) == 0)
 		require(v >= -2208988800LL - 86400 && v <= 253402300799LL + 86400);
@@ -167,9 +171,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* a cheap hash picks where allocation fails in the second pass */
-	unsigned	h = 2166136261u;
-	size_t		i;
-	long		fail_after;
+	unsigned h = 2166136261u;
+	size_t	 i;
+	long	 fail_after;
 
 	for (i = 0; i < size; i++)
 		h = (h ^ data[i]) * 16777619u;

@@ -8,8 +8,8 @@
 static void
 ts_ok(const char *s, long long want)
 {
-	int64_t		got = -1;
-	int			rc = tab_parse_timestamp(s, strlen(s), &got);
+	int64_t got = -1;
+	int		rc = tab_parse_timestamp(s, strlen(s), &got);
 
 	if (!ok(rc == 0 && got == want, "timestamp %s is %lld", s, want))
 		diag("rc %d, got %lld", rc, (long long) got);
@@ -18,25 +18,27 @@ ts_ok(const char *s, long long want)
 static void
 ts_bad(const char *s)
 {
-	int64_t		got = 0;
+	int64_t got = 0;
 
-	ok(tab_parse_timestamp(s, strlen(s), &got) == -1, "timestamp \"%s\" rejected", s);
+	ok(tab_parse_timestamp(s, strlen(s), &got) == -1,
+	   "timestamp \"%s\" rejected", s);
 }
 
 static void
 date_ok(const char *s, int y, int m, int d)
 {
-	TabDate		date;
-	int			rc = tab_parse_date(s, strlen(s), &date);
+	TabDate date;
+	int		rc = tab_parse_date(s, strlen(s), &date);
 
 	ok(rc == 0 && date.year == y && date.month == m && date.day == d &&
-	   strcmp(date.text, s) == 0, "date %s", s);
+		   strcmp(date.text, s) == 0,
+	   "date %s", s);
 }
 
 static void
 date_bad(const char *s)
 {
-	TabDate		date;
+	TabDate date;
 
 	ok(tab_parse_date(s, strlen(s), &date) == -1, "date \"%s\" rejected", s);
 }
@@ -44,8 +46,8 @@ date_bad(const char *s)
 static void
 money_ok(const char *s, long long cents)
 {
-	int64_t		got = -1;
-	int			rc = tab_parse_money(s, strlen(s), &got);
+	int64_t got = -1;
+	int		rc = tab_parse_money(s, strlen(s), &got);
 
 	if (!ok(rc == 0 && got == cents, "money %s is %lld cents", s, cents))
 		diag("rc %d, got %lld", rc, (long long) got);
@@ -54,7 +56,7 @@ money_ok(const char *s, long long cents)
 static void
 money_bad(const char *s)
 {
-	int64_t		got = 0;
+	int64_t got = 0;
 
 	ok(tab_parse_money(s, strlen(s), &got) == -1, "money \"%s\" rejected", s);
 }
@@ -75,7 +77,7 @@ test_timestamps(void)
 	ts_ok("2024-02-29T00:00:00Z", 1709164800LL);
 	ts_ok("1900-01-01T00:00:00Z", -2208988800LL);
 	ts_ok("9999-12-31T23:59:59Z", 253402300799LL);
-	ts_bad("2026-11-28T04:25:00");	/* no zone */
+	ts_bad("2026-11-28T04:25:00"); /* no zone */
 	ts_bad("2026-11-28T04:25:00.000");
 	ts_bad("2026-11-28 04:25:00Z");
 	ts_bad("2026-11-28T04:25Z");
@@ -146,31 +148,27 @@ test_status(void)
 {
 	static const struct
 	{
-		const char *text;
+		const char	 *text;
 		TabRaceStatus want;
-	}			cases[] =
-	{
-		{"Normal", TAB_RACE_NORMAL},
-		{"Open", TAB_RACE_NORMAL},
-		{"Closed", TAB_RACE_CLOSED},
-		{"Interim", TAB_RACE_INTERIM},
-		{"Paying", TAB_RACE_PAYING},
-		{"Final", TAB_RACE_PAYING},
-		{"Resulted", TAB_RACE_PAYING},
-		{"Abandoned", TAB_RACE_ABANDONED},
-		{"PAYING", TAB_RACE_PAYING},
-		{"Delayed", TAB_RACE_UNKNOWN},
-		{"", TAB_RACE_UNKNOWN},
-		{"Pay", TAB_RACE_UNKNOWN},
+	} cases[] = {
+		{"Normal", TAB_RACE_NORMAL},   {"Open", TAB_RACE_NORMAL},
+		{"Closed", TAB_RACE_CLOSED},   {"Interim", TAB_RACE_INTERIM},
+		{"Paying", TAB_RACE_PAYING},   {"Final", TAB_RACE_PAYING},
+		{"Resulted", TAB_RACE_PAYING}, {"Abandoned", TAB_RACE_ABANDONED},
+		{"PAYING", TAB_RACE_PAYING},   {"Delayed", TAB_RACE_UNKNOWN},
+		{"", TAB_RACE_UNKNOWN},		   {"Pay", TAB_RACE_UNKNOWN},
 		{"Payingx", TAB_RACE_UNKNOWN},
 	};
-	size_t		i;
+	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		ok(tab_race_status_from_text(cases[i].text) == cases[i].want,
-		   "status \"%s\" is %s", cases[i].text, tab_race_status_name(cases[i].want));
-	ok(tab_race_status_from_text(NULL) == TAB_RACE_UNKNOWN, "absent status is unknown");
-	is_str(tab_parse_error_code_name(TAB_PARSE_SHAPE), "shape", "error code names");
+		   "status \"%s\" is %s", cases[i].text,
+		   tab_race_status_name(cases[i].want));
+	ok(tab_race_status_from_text(NULL) == TAB_RACE_UNKNOWN,
+	   "absent status is unknown");
+	is_str(tab_parse_error_code_name(TAB_PARSE_SHAPE), "shape",
+		   "error code names");
 }
 
 int

@@ -18,15 +18,16 @@
 
 /* ------------------------------------------------------------- TAP */
 
-static int	tap_count = 0;
-static int	tap_failed = 0;
+static int tap_count = 0;
+static int tap_failed = 0;
 
-static inline int	ok(int cond, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+static inline int ok(int cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static inline int
-ok(int cond, const char *fmt,...)
+ok(int cond, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	tap_count++;
 	if (!cond)
@@ -40,12 +41,13 @@ ok(int cond, const char *fmt,...)
 	return cond;
 }
 
-static inline void diag(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+static inline void diag(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 static inline void
-diag(const char *fmt,...)
+diag(const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	printf("# ");
 	va_start(ap, fmt);
@@ -61,19 +63,23 @@ done_testing(void)
 	return tap_failed == 0 ? 0 : 1;
 }
 
-#define is_int(got, want, name) \
-	do { \
-		long long g_ = (long long) (got), w_ = (long long) (want); \
-		if (!ok(g_ == w_, "%s", name)) \
-			diag("got %lld, want %lld", g_, w_); \
+#define is_int(got, want, name)                                               \
+	do                                                                        \
+	{                                                                         \
+		long long g_ = (long long) (got), w_ = (long long) (want);            \
+		if (!ok(g_ == w_, "%s", name))                                        \
+			diag("got %lld, want %lld", g_, w_);                              \
 	} while (0)
 
-#define is_str(got, want, name) \
-	do { \
-		const char *g_ = (got), *w_ = (want); \
-		int same_ = (g_ == NULL || w_ == NULL) ? g_ == w_ : strcmp(g_, w_) == 0; \
-		if (!ok(same_, "%s", name)) \
-			diag("got \"%s\", want \"%s\"", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
+#define is_str(got, want, name)                                                  \
+	do                                                                           \
+	{                                                                            \
+		const char *g_ = (got), *w_ = (want);                                    \
+		int			same_ =                                                      \
+			(g_ == NULL || w_ == NULL) ? g_ == w_ : strcmp(g_, w_) == 0; \
+		if (!ok(same_, "%s", name))                                              \
+			diag("got \"%s\", want \"%s\"", g_ ? g_ : "(null)",                  \
+				 w_ ? w_ : "(null)");                                            \
 	} while (0)
 
 /* ------------------------------------------------------ allocators */
@@ -84,16 +90,16 @@ done_testing(void)
  */
 typedef struct CountingAlloc
 {
-	long		live;
-	long		total;
-	long		fail_after;
+	long live;
+	long total;
+	long fail_after;
 } CountingAlloc;
 
 static inline void *
 counting_alloc(void *ctx, size_t size)
 {
 	CountingAlloc *ca = ctx;
-	void	   *p;
+	void		  *p;
 
 	if (ca->fail_after >= 0 && ca->total >= ca->fail_after)
 		return NULL;
@@ -134,19 +140,19 @@ counting_allocator(CountingAlloc *ca)
 typedef struct RegionBlock
 {
 	struct RegionBlock *next;
-	size_t		pad;
+	size_t				pad;
 } RegionBlock;
 
 typedef struct Region
 {
 	RegionBlock *blocks;
-	long		count;
+	long		 count;
 } Region;
 
 static inline void *
 region_alloc(void *ctx, size_t size)
 {
-	Region	   *r = ctx;
+	Region		*r = ctx;
 	RegionBlock *b = malloc(sizeof(RegionBlock) + size);
 
 	if (b == NULL)
@@ -191,9 +197,9 @@ region_release(Region *r)
 static inline char *
 J(const char *sq)
 {
-	size_t		n = strlen(sq);
-	char	   *s = malloc(n + 1);
-	size_t		i;
+	size_t n = strlen(sq);
+	char  *s = malloc(n + 1);
+	size_t i;
 
 	if (s == NULL)
 		abort();
@@ -205,9 +211,9 @@ J(const char *sq)
 static inline char *
 read_file(const char *path, size_t *len)
 {
-	FILE	   *f = fopen(path, "rb");
-	char	   *buf;
-	long		size;
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long  size;
 
 	if (f == NULL)
 		return NULL;
@@ -230,7 +236,6 @@ read_file(const char *path, size_t *len)
 	return buf;
 }
 
-
 /* ------------------------------------------------ parse expectations */
 
 /* Every test allocates through this, so leaks show as live != 0. */
@@ -250,8 +255,8 @@ check_no_leak(const char *name)
 }
 
 static inline void
-check_error(const TabParseError *err, TabParseErrorCode code,
-			const char *path, const char *name)
+check_error(const TabParseError *err, TabParseErrorCode code, const char *path,
+			const char *name)
 {
 	if (!ok(err->code == code && strcmp(err->path, path) == 0,
 			"%s: %s error at %s", name, tab_parse_error_code_name(code), path))
@@ -263,14 +268,15 @@ check_error(const TabParseError *err, TabParseErrorCode code,
 
 /* A race document in single-quote notation must fail with code at path. */
 static inline void
-race_fails(const char *sq, TabParseErrorCode code, const char *path, const char *name)
+race_fails(const char *sq, TabParseErrorCode code, const char *path,
+		   const char *name)
 {
-	TabAllocator a = test_allocator();
+	TabAllocator  a = test_allocator();
 	TabParseError err;
-	TabRace		sentinel;
-	TabRace    *race = &sentinel;	/* must be reset to NULL */
-	char	   *doc = J(sq);
-	int			rc = tab_parse_race(doc, strlen(doc), &a, &race, &err);
+	TabRace		  sentinel;
+	TabRace		 *race = &sentinel; /* must be reset to NULL */
+	char		 *doc = J(sq);
+	int			  rc = tab_parse_race(doc, strlen(doc), &a, &race, &err);
 
 	ok(rc == -1 && race == NULL, "%s: race document rejected", name);
 	check_error(&err, code, path, name);
@@ -282,13 +288,14 @@ race_fails(const char *sq, TabParseErrorCode code, const char *path, const char 
 
 /* A meetings list that must fail as a whole. */
 static inline void
-meetings_fail(const char *sq, TabParseErrorCode code, const char *path, const char *name)
+meetings_fail(const char *sq, TabParseErrorCode code, const char *path,
+			  const char *name)
 {
-	TabAllocator a = test_allocator();
-	TabParseError err;
+	TabAllocator	a = test_allocator();
+	TabParseError	err;
 	TabMeetingList *list = NULL;
-	char	   *doc = J(sq);
-	int			rc = tab_parse_meetings(doc, strlen(doc), &a, &list, &err);
+	char		   *doc = J(sq);
+	int				rc = tab_parse_meetings(doc, strlen(doc), &a, &list, &err);
 
 	ok(rc == -1 && list == NULL, "%s: meetings list rejected", name);
 	check_error(&err, code, path, name);
@@ -303,15 +310,17 @@ meetings_fail(const char *sq, TabParseErrorCode code, const char *path, const ch
  * with zero meetings and one failure at path.
  */
 static inline void
-meeting_fails(const char *sq, TabParseErrorCode code, const char *path, const char *name)
+meeting_fails(const char *sq, TabParseErrorCode code, const char *path,
+			  const char *name)
 {
-	TabAllocator a = test_allocator();
-	TabParseError err;
+	TabAllocator	a = test_allocator();
+	TabParseError	err;
 	TabMeetingList *list = NULL;
-	char	   *doc = J(sq);
-	int			rc = tab_parse_meetings(doc, strlen(doc), &a, &list, &err);
+	char		   *doc = J(sq);
+	int				rc = tab_parse_meetings(doc, strlen(doc), &a, &list, &err);
 
-	if (!ok(rc == 0 && list != NULL && list->n_failures == 1 && list->n_meetings == 0,
+	if (!ok(rc == 0 && list != NULL && list->n_failures == 1 &&
+				list->n_meetings == 0,
 			"%s: list parsed, meeting failed alone", name))
 		diag("rc %d: %s", rc, rc == 0 ? "" : err.message);
 	if (rc == 0 && list->n_failures == 1)
@@ -321,4 +330,4 @@ meeting_fails(const char *sq, TabParseErrorCode code, const char *path, const ch
 	free(doc);
 }
 
-#endif							/* TEST_UTIL_H */
+#endif /* TEST_UTIL_H */
