@@ -4,7 +4,8 @@
  *
  * The parser is pure: no PostgreSQL headers, no SPI, no ereport, no global
  * state that outlives a call.  Every byte it allocates, its own structs and
- * jansson's nodes alike, comes from the caller's TabAllocator.  jansson's
+ * jansson's nodes alike, comes from the caller's TabAllocator (but for an
+ * emergency reserve, see TabAllocator below).  jansson's
  * global allocator is redirected at the start of each call below and
  * restored before that call returns, on every path.
  *
@@ -28,6 +29,10 @@
  *	  weight 0..500 kg, prize money 0..1e10 dollars, result groups at most
  *	  999, dates and timestamps in years 1900..9999, strings at most
  *	  TAB_STRING_MAX bytes;
+ *	- array lengths: at most 2000 meetings, 1000 races in a meeting or a
+ *	  next-to-go list, 999 runners, scratchings or selections, 200
+ *	  dividends of 1000 pool dividends each; any JSON string or bare token
+ *	  (in unknown fields too) at most 64 KiB, checked before jansson runs;
  *	- raceType is exactly "R", "H" or "G";
  *	- timestamps are RFC 3339 with a zone ("Z" or "+hh:mm"), converted to
  *	  UTC; a timestamp without a zone is an error;
