@@ -337,6 +337,83 @@ test_next_to_go(void)
 	check_no_leak("next to go");
 }
 
+/* The remaining levels of both documents, each given a value of the wrong type. */
+static void
+test_wrong_type_every_level(void)
+{
+	race_fails(RACE_DOC("'scratchings': {}"), TAB_PARSE_SHAPE, "$.scratchings",
+			   "scratchings as object");
+	race_fails(
+		RACE_DOC("'scratchings': [{'runnerNumber': 2, 'runnerName': 5}]"),
+		TAB_PARSE_SHAPE, "$.scratchings[0].runnerName",
+		"scratched runner name as number");
+	race_fails(RACE_DOC("'dividends': ['Win']"), TAB_PARSE_SHAPE,
+			   "$.dividends[0]", "dividend as string");
+	race_fails(RACE_DOC("'dividends': [{'wageringProduct': 1}]"),
+			   TAB_PARSE_SHAPE, "$.dividends[0].wageringProduct",
+			   "product as number");
+	race_fails(
+		RACE_DOC(
+			"'dividends': [{'wageringProduct': 'Win', 'poolDividends': {}}]"),
+		TAB_PARSE_SHAPE, "$.dividends[0].poolDividends",
+		"pool dividends as object");
+	race_fails(RACE_DOC("'dividends': [{'wageringProduct': 'Win', "
+						"'poolDividends': [3.2]}]"),
+			   TAB_PARSE_SHAPE, "$.dividends[0].poolDividends[0]",
+			   "pool dividend as number");
+	race_fails(
+		RACE_DOC(
+			"'dividends': [{'wageringProduct': 'Win', 'poolStatusCode': []}]"),
+		TAB_PARSE_SHAPE, "$.dividends[0].poolStatusCode",
+		"pool status as array");
+	race_fails(
+		"{'raceNumber': 1, 'raceStartTime': '2026-11-28T04:25:00Z', "
+		"'meeting': "
+		"{'meetingName': 'X', 'raceType': 82, 'meetingDate': '2026-11-28'}}",
+		TAB_PARSE_SHAPE, "$.meeting.raceType", "race type as number");
+	race_fails(RACE_DOC("'runners': [{'runnerNumber': 1, 'emergency': 'no'}]"),
+			   TAB_PARSE_SHAPE, "$.runners[0].emergency",
+			   "emergency as string");
+	race_fails(
+		RACE_DOC("'runners': [{'runnerNumber': 1, 'last5Starts': 12345}]"),
+		TAB_PARSE_SHAPE, "$.runners[0].last5Starts", "last five as number");
+	race_fails(
+		RACE_DOC("'runners': [{'runnerNumber': 1, 'parimutuel': 'open'}]"),
+		TAB_PARSE_SHAPE, "$.runners[0].parimutuel", "tote block as string");
+	race_fails(RACE_DOC("'runners': [{'runnerNumber': 1, 'fixedOdds': "
+						"{'bettingStatus': false}}]"),
+			   TAB_PARSE_SHAPE, "$.runners[0].fixedOdds.bettingStatus",
+			   "betting status as boolean");
+	race_fails(RACE_DOC("'fixedOddsUpdateTime': 1795839900"), TAB_PARSE_SHAPE,
+			   "$.fixedOddsUpdateTime", "update time as number");
+}
+
+static void
+test_next_to_go_shapes(void)
+{
+	TabAllocator  a = test_allocator();
+	TabParseError err;
+	TabRaceList	 *list = NULL;
+	char		 *doc = J("{'races': {}}");
+
+	ok(tab_parse_next_to_go(doc, strlen(doc), &a, &list, &err) == -1 &&
+		   list == NULL,
+	   "next to go: races as object rejected");
+	check_error(&err, TAB_PARSE_SHAPE, "$.races",
+				"next to go races as object");
+	free(doc);
+	doc = J("{'races': [[]]}");
+	ok(tab_parse_next_to_go(doc, strlen(doc), &a, &list, &err) == 0 &&
+		   list->n_failures == 1,
+	   "next to go: race as array fails alone");
+	if (list != NULL && list->n_failures == 1)
+		check_error(&list->failures[0].error, TAB_PARSE_SHAPE, "$.races[0]",
+					"next to go race as array");
+	tab_race_list_free(list);
+	free(doc);
+	check_no_leak("next to go shapes");
+}
+
 int
 main(void)
 {
@@ -344,5 +421,7 @@ main(void)
 	test_race_errors();
 	test_location();
 	test_next_to_go();
+	test_wrong_type_every_level();
+	test_next_to_go_shapes();
 	return done_testing();
 }
