@@ -113,6 +113,19 @@ spi_check(int rc, int expected, const char *what)
 		elog(ERROR, "racing_sched: %s failed: %s", what, SPI_result_code_string(rc));
 }
 
+/* Run a query that returns one value; *isnull tells whether it is NULL. */
+static Datum
+spi_value(const char *sql, int nargs, Oid *types, Datum *values, bool *isnull,
+		  const char *what)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 1);
+
+	spi_check(rc, SPI_OK_SELECT, what);
+	if (SPI_processed != 1)
+		elog(ERROR, "racing_sched: %s returned %d rows", what, (int) SPI_processed);
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+}
+
 static Datum
 text_array_datum(List *items)
 {
@@ -251,7 +264,7 @@ job_runs_sweep(TimestampTz server_started_at)
 					 "       r.metadata->>'cancel_requested_by'"
 					 "  FROM racing_sched.job_runs r"
 					 "  LEFT JOIN racing_sched.jobs j USING (job_name)"
-					 " WHERE r.status = 'running'", true, 0);
+					 " WHERE r.status = 'running'", false, 0);
 	spi_check(rc, SPI_OK_SELECT, "reading running job runs");
 
 	/* Copy out: ending a run runs more SPI statements. */
@@ -390,13 +403,9 @@ job_runs_plan_race_phases(void)
 	Oid			types[1] = {TIMESTAMPTZOID};
 	Datum		values[1] = {TimestampTzGetDatum(GetCurrentTimestamp())};
 	bool		isnull;
-	Datum		d;
-	int			rc;
+	Datum		d = spi_value("SELECT racing_sched._plan_all_race_phases($1)",
+							  1, types, values, &isnull, "planning race phases");
 
-	rc = SPI_execute_with_args("SELECT racing_sched._plan_all_race_phases($1)",
-							   1, types, values, NULL, false, 1);
-	spi_check(rc, SPI_OK_SELECT, "planning race phases");
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? DT_NOEND : DatumGetTimestampTz(d);
 }
 
@@ -404,13 +413,11 @@ int
 job_runs_count_running(void)
 {
 	bool		isnull;
-	int			rc;
 
-	rc = SPI_execute("SELECT count(*) FROM racing_sched.job_runs WHERE status = 'running'",
-					 true, 1);
-	spi_check(rc, SPI_OK_SELECT, "counting running job runs");
-	return (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											 SPI_tuptable->tupdesc, 1, &isnull));
+	return (int) DatumGetInt64(spi_value("SELECT count(*) FROM racing_sched.job_runs"
+										 " WHERE status = 'running'",
+										 0, NULL, NULL, &isnull,
+										 "counting running job runs"));
 }
 
 /* Lock and return (as a list of int64 in palloc'd cells) the due queued runs. */
@@ -454,16 +461,18 @@ job_runs_mark_running(int64 job_run_id, pid_t worker_pid)
 	spi_check(rc, SPI_OK_UPDATE, "starting a job run");
 }
 
+/* The next queued run's due time or running run's timeout, whichever first. */
 TimestampTz
 job_runs_next_due(void)
 {
 	bool		isnull;
-	Datum		d;
-	int			rc;
+	Datum		d = spi_value("SELECT least((SELECT min(due_at) FROM racing_sched.job_runs"
+							  "               WHERE status = 'queued'),"
+							  "              (SELECT min(r.started_at + coalesce(j.timeout, '1 hour'))"
+							  "                 FROM racing_sched.job_runs r"
+							  "                 LEFT JOIN racing_sched.jobs j USING (job_name)"
+							  "                WHERE r.status = 'running'))",
+							  0, NULL, NULL, &isnull, "reading the next due job run");
 
-	rc = SPI_execute("SELECT min(due_at) FROM racing_sched.job_runs WHERE status = 'queued'",
-					 true, 1);
-	spi_check(rc, SPI_OK_SELECT, "reading the next due job run");
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? DT_NOEND : DatumGetTimestampTz(d);
 }

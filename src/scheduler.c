@@ -226,6 +226,7 @@ scheduler_run_due_work(void)
 		return 0;
 	if (next_due != DT_NOEND)
 		next_event = Min(next_event, next_due);
+	elog(DEBUG1, "racing_sched scheduler sleeps %ld ms", ms_until(next_event));
 	return ms_until(next_event);
 }
 

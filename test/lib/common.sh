@@ -55,6 +55,19 @@ rs_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Run a command that starts a long-lived process with no file descriptor
+# but stdin, stdout and stderr open, so that the process keeps no lock (such
+# as a caller's flock) nor pipe of ours.
+rs_detached() {
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+		done
+		if declare -F "$1" >/dev/null; then "$@"; else exec "$@"; fi
+	)
+}
+
 # rs_start_cluster DATADIR PORT DBNAME [postgresql.conf lines...]
 rs_start_cluster() {
 	local data=$1 port=$2 db=$3
@@ -75,7 +88,7 @@ rs_start_cluster() {
 		local line
 		for line in "$@"; do echo "$line"; done
 	} >>"$data/postgresql.conf"
-	rs_as_pg pg_ctl -D "$data" -l "$data.log" -w -t 60 start >/dev/null || {
+	rs_detached rs_as_pg pg_ctl -D "$data" -l "$data.log" -w -t 60 start >/dev/null || {
 		cat "$data.log" >&2
 		return 1
 	}
@@ -93,7 +106,7 @@ rs_start_tabsim() {
 	local dir=$1
 	shift
 	rm -f "$dir/tabsim.port"
-	python3 "$RS_ROOT/test/tabsim/tabsim.py" --port 0 --port-file "$dir/tabsim.port" "$@" \
+	rs_detached python3 "$RS_ROOT/test/tabsim/tabsim.py" --port 0 --port-file "$dir/tabsim.port" "$@" \
 		>"$dir/tabsim.log" 2>&1 &
 	echo $! >"$dir/tabsim.pid"
 	local i
