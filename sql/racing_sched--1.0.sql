@@ -370,7 +370,8 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'racing_sched_ingest_meetings'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION _ingest_race(doc text, jurisdiction text DEFAULT NULL)
+CREATE FUNCTION _ingest_race(doc text, jurisdiction text DEFAULT NULL,
+							 date date DEFAULT NULL, scrape_type text DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'racing_sched_ingest_race'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -378,7 +379,7 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION fetch_meetings(date, text),
 	fetch_race(date, text, text, integer, text),
 	fetch_fixed_odds_race(date, text, text, text, text),
-	_ingest_meetings(text, text), _ingest_race(text, text)
+	_ingest_meetings(text, text), _ingest_race(text, text, date, text)
 FROM PUBLIC;
 
 --
