@@ -840,9 +840,11 @@ BEGIN
 
 	UPDATE racing_sched.jobs SET
 		schedule = coalesce(alter_job.schedule, jobs.schedule),
-		-- a new schedule counts from now: no catch-up run for the old one
-		last_fire_at = CASE WHEN alter_job.schedule IS DISTINCT FROM NULL
-							 AND alter_job.schedule IS DISTINCT FROM jobs.schedule
+		-- a new schedule, or a job enabled again, counts from now: no
+		-- catch-up run for fires of the old schedule or of the pause
+		last_fire_at = CASE WHEN (alter_job.schedule IS NOT NULL
+								  AND alter_job.schedule IS DISTINCT FROM jobs.schedule)
+							  OR (alter_job.enabled AND NOT jobs.enabled)
 							THEN now() ELSE jobs.last_fire_at END,
 		enabled = coalesce(alter_job.enabled, jobs.enabled),
 		retry_delays = coalesce(alter_job.retry_delays, jobs.retry_delays),
@@ -871,6 +873,206 @@ REVOKE ALL ON FUNCTION duration_bucket_bounds(), _dedupe_key(text, text, jsonb, 
 	schedule(text, text, text), unschedule(text)
 FROM PUBLIC;
 
+-- Requests to the TAB API by endpoint and HTTP status (0: no response),
+-- counted by the workers after each batch; counters only grow.
+CREATE TABLE http_stats (
+	endpoint			text NOT NULL,
+	http_status			integer NOT NULL CHECK (http_status BETWEEN 0 AND 999),
+	requests			bigint NOT NULL DEFAULT 0 CHECK (requests >= 0),
+	failures			bigint NOT NULL DEFAULT 0 CHECK (failures >= 0),
+	bytes				bigint NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+	-- request duration histogram, bounds in http_duration_bucket_bounds()
+	duration_buckets	bigint[] NOT NULL DEFAULT '{}',
+	duration_sum_ms		bigint NOT NULL DEFAULT 0,
+	PRIMARY KEY (endpoint, http_status)
+);
+
+CREATE FUNCTION http_duration_bucket_bounds() RETURNS float8[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN '{0.05,0.1,0.25,0.5,1,2.5,5,10,30}'::float8[];
+
+-- Count one request.
+CREATE FUNCTION _record_http(p_endpoint text, p_http_status integer, p_ok boolean,
+							 p_bytes bigint, p_elapsed_ms bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	bounds float8[] := racing_sched.http_duration_bucket_bounds();
+	bucket integer := coalesce((SELECT min(b.i) FROM unnest(bounds) WITH ORDINALITY AS b(bound, i)
+								WHERE p_elapsed_ms / 1000.0 <= b.bound), cardinality(bounds) + 1);
+BEGIN
+	INSERT INTO racing_sched.http_stats AS s
+		(endpoint, http_status, requests, failures, bytes, duration_buckets, duration_sum_ms)
+	VALUES (p_endpoint, p_http_status, 1, (NOT p_ok)::int, greatest(p_bytes, 0),
+			racing_sched._array_inc('{}', bucket), greatest(p_elapsed_ms, 0))
+	ON CONFLICT (endpoint, http_status) DO UPDATE SET
+		requests = s.requests + 1,
+		failures = s.failures + (NOT p_ok)::int,
+		bytes = s.bytes + greatest(p_bytes, 0),
+		duration_buckets = racing_sched._array_inc(s.duration_buckets, bucket),
+		duration_sum_ms = s.duration_sum_ms + greatest(p_elapsed_ms, 0);
+END
+$$;
+REVOKE ALL ON FUNCTION _record_http(text, integer, boolean, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON http_stats FROM PUBLIC;
+
+--
+-- Race-driven jobs.  A race is due for a phase at start_time + race_offset;
+-- race_phases remembers, per race and job, that the phase was planned (and
+-- by which run) or missed, so each race is fetched once per phase.
+--
+
+CREATE TABLE race_phases (
+	race_id				bigint NOT NULL REFERENCES races ON DELETE CASCADE,
+	job_name			text NOT NULL,
+	edge_at				timestamptz NOT NULL,
+	state				text NOT NULL CHECK (state IN ('planned', 'missed')),
+	job_run_id			bigint REFERENCES job_runs ON DELETE SET NULL,
+	planned_at			timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (race_id, job_name)
+);
+CREATE INDEX race_phases_job_run ON race_phases (job_run_id) WHERE job_run_id IS NOT NULL;
+
+-- Plan one race-driven job at time p_now: races whose edge came within the
+-- same tolerance window share one run, due at the latest edge of the window,
+-- so that no race is fetched before its edge nor later than the tolerance
+-- after it.  A pre-race phase whose window closed before it could be
+-- planned (the scheduler was down) is recorded as missed, not run late;
+-- races first seen after their window closed (backfills) are left alone.
+-- Returns the next edge still to come, for the scheduler's sleep.
+CREATE FUNCTION _plan_race_phases(p_job_name text, p_now timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	j racing_sched.jobs;
+	pre boolean;
+	ids bigint[];
+	edges timestamptz[];
+	starts timestamptz[];
+	missed bigint[] := '{}';
+	missed_edges timestamptz[] := '{}';
+	n integer;
+	i integer := 1;
+	k integer;
+	args jsonb;
+	run_id bigint;
+BEGIN
+	SELECT * INTO j FROM racing_sched.jobs
+	WHERE job_name = p_job_name AND enabled AND race_offset IS NOT NULL;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	pre := j.race_offset < '0';
+
+	-- Races not yet planned for this job, by edge.
+	SELECT coalesce(array_agg(c.race_id ORDER BY c.edge_at, c.race_id), '{}'),
+		   array_agg(c.edge_at ORDER BY c.edge_at, c.race_id),
+		   array_agg(c.start_time ORDER BY c.edge_at, c.race_id)
+	INTO ids, edges, starts
+	FROM (SELECT r.race_id, r.start_time + j.race_offset AS edge_at, r.start_time
+		  FROM racing_sched.races r
+		  WHERE r.start_time > p_now - interval '1 day' - j.race_offset
+			AND r.official_at IS NULL AND r.abandoned_at IS NULL
+			AND (NOT pre OR (r.start_time > p_now AND r.closed_at IS NULL AND r.interim_at IS NULL
+							 AND r.created_at <= r.start_time + j.race_offset + j.tolerance))
+			AND NOT EXISTS (SELECT FROM racing_sched.race_phases p
+							WHERE p.race_id = r.race_id AND p.job_name = j.job_name)) c;
+	n := cardinality(ids);
+
+	-- Pre-race windows that closed unplanned: missed, not run late.
+	WHILE pre AND i <= n AND edges[i] + j.tolerance < p_now LOOP
+		missed := missed || ids[i];
+		missed_edges := missed_edges || edges[i];
+		i := i + 1;
+	END LOOP;
+	IF cardinality(missed) > 0 THEN
+		INSERT INTO racing_sched.race_phases (race_id, job_name, edge_at, state)
+		SELECT m.race_id, j.job_name, m.edge_at, 'missed'
+		FROM unnest(missed, missed_edges) AS m(race_id, edge_at);
+		INSERT INTO racing_sched.job_stats (job_name, job_type)
+		VALUES (j.job_name, j.job_type) ON CONFLICT (job_name) DO NOTHING;
+		UPDATE racing_sched.job_stats SET missed_phases = missed_phases + cardinality(missed)
+		WHERE job_name = j.job_name;
+		RAISE LOG 'racing_sched: % missed its window for races %', j.job_name, missed;
+	END IF;
+
+	-- Due windows: one run each.
+	WHILE i <= n AND edges[i] <= p_now LOOP
+		k := i;
+		WHILE k < n AND edges[k + 1] <= edges[i] + j.tolerance LOOP
+			k := k + 1;
+		END LOOP;
+		args := jsonb_build_object('race_ids', to_jsonb(ids[i:k]));
+		IF pre THEN
+			args := args || jsonb_build_object('deadline', (SELECT min(s) FROM unnest(starts[i:k]) s));
+		END IF;
+		INSERT INTO racing_sched.job_runs (job_name, job_type, trigger, due_at, args, dedupe_key, metadata)
+		VALUES (j.job_name, j.job_type, 'race', edges[k], args,
+				racing_sched._dedupe_key(j.job_name, j.job_type, args, edges[k]),
+				CASE WHEN cardinality(missed) = 0 THEN '{}'
+					 ELSE jsonb_build_object('missed_race_ids', to_jsonb(missed)) END)
+		ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
+		RETURNING job_run_id INTO run_id;
+		missed := '{}';
+		INSERT INTO racing_sched.race_phases (race_id, job_name, edge_at, state, job_run_id)
+		SELECT p.race_id, j.job_name, p.edge_at, 'planned', run_id
+		FROM unnest(ids[i:k], edges[i:k]) AS p(race_id, edge_at);
+		i := k + 1;
+	END LOOP;
+
+	RETURN edges[i];
+END
+$$;
+
+-- Plan every enabled race-driven job; returns the next edge to wake for.
+CREATE FUNCTION _plan_all_race_phases(p_now timestamptz) RETURNS timestamptz
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT min(racing_sched._plan_race_phases(job_name, p_now))
+		FROM racing_sched.jobs WHERE enabled AND race_offset IS NOT NULL);
+
+-- Races past their start without official results (nor abandoned): what
+-- the next morning scrape or run_now('post_race', '{"race_id": ...}') can
+-- finish.
+CREATE VIEW pending_results AS
+SELECT r.race_id, m.meeting_date, m.race_type, m.venue_mnemonic, m.meeting_name,
+	   r.race_number, r.match_name, r.start_time, r.status, r.interim_at,
+	   now() - r.start_time AS since_start,
+	   EXISTS (SELECT FROM results x WHERE x.race_id = r.race_id) AS has_provisional_results
+FROM races r JOIN meetings m USING (meeting_id)
+WHERE r.start_time < now() AND r.official_at IS NULL AND r.abandoned_at IS NULL;
+
+-- One row per job: what it is, when it runs next, how its last run went.
+CREATE VIEW schedulers AS
+SELECT j.job_name, j.job_type, j.enabled,
+	   coalesce(j.schedule, 'start ' || CASE WHEN j.race_offset < '0' THEN '- ' || (-j.race_offset)::text
+											 ELSE '+ ' || j.race_offset::text END) AS schedule,
+	   j.race_offset, j.tolerance, j.retry_delays, j.timeout,
+	   CASE WHEN NOT j.enabled THEN NULL
+			WHEN j.schedule IS NOT NULL THEN
+				racing_sched.cron_next(j.schedule, greatest(j.last_fire_at, now()),
+									   current_setting('racing_sched.timezone'))
+			ELSE (SELECT min(r.start_time + j.race_offset) FROM races r
+				  WHERE r.start_time + j.race_offset > now()
+					AND NOT EXISTS (SELECT FROM race_phases p
+									WHERE p.race_id = r.race_id AND p.job_name = j.job_name))
+	   END AS next_run,
+	   last.job_run_id AS last_job_run_id, last.status AS last_status,
+	   last.started_at AS last_started_at, last.duration_ms AS last_duration_ms,
+	   (SELECT count(*) FROM job_runs q WHERE q.job_name = j.job_name AND q.status = 'running') AS running,
+	   (SELECT count(*) FROM job_runs q WHERE q.job_name = j.job_name AND q.status = 'queued') AS queued,
+	   coalesce(s.consecutive_failures, 0) AS consecutive_failures
+FROM jobs j
+LEFT JOIN job_stats s USING (job_name)
+LEFT JOIN LATERAL (SELECT q.job_run_id, q.status, q.started_at, q.duration_ms FROM job_runs q
+				   WHERE q.job_name = j.job_name AND q.status NOT IN ('queued', 'running')
+				   ORDER BY q.job_run_id DESC LIMIT 1) last ON true;
+
+REVOKE ALL ON FUNCTION _plan_race_phases(text, timestamptz), _plan_all_race_phases(timestamptz) FROM PUBLIC;
+REVOKE ALL ON race_phases, pending_results, schedulers FROM PUBLIC;
+
 SELECT pg_catalog.pg_extension_config_dump('meetings', '');
 SELECT pg_catalog.pg_extension_config_dump('races', '');
 SELECT pg_catalog.pg_extension_config_dump('runners', '');
@@ -880,6 +1082,8 @@ SELECT pg_catalog.pg_extension_config_dump('results', '');
 SELECT pg_catalog.pg_extension_config_dump('dividends', '');
 SELECT pg_catalog.pg_extension_config_dump('job_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('job_stats', '');
+SELECT pg_catalog.pg_extension_config_dump('race_phases', '');
+SELECT pg_catalog.pg_extension_config_dump('http_stats', '');
 -- The built-in jobs belong to the extension script; custom SQL jobs are data.
 SELECT pg_catalog.pg_extension_config_dump('jobs', 'WHERE job_type = ''sql''');
 SELECT pg_catalog.pg_extension_config_dump('meetings_meeting_id_seq', '');

@@ -380,6 +380,26 @@ job_runs_enqueue_cron(const pg_tz *tz)
 	return next_event;
 }
 
+/*
+ * Queue the runs of race-driven jobs whose races reached their edge (see
+ * racing_sched._plan_race_phases).  Returns the next edge still to come.
+ */
+TimestampTz
+job_runs_plan_race_phases(void)
+{
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1] = {TimestampTzGetDatum(GetCurrentTimestamp())};
+	bool		isnull;
+	Datum		d;
+	int			rc;
+
+	rc = SPI_execute_with_args("SELECT racing_sched._plan_all_race_phases($1)",
+							   1, types, values, NULL, false, 1);
+	spi_check(rc, SPI_OK_SELECT, "planning race phases");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? DT_NOEND : DatumGetTimestampTz(d);
+}
+
 int
 job_runs_count_running(void)
 {

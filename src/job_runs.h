@@ -31,6 +31,7 @@ extern const char *outcome_status(const JobOutcome *outcome);
 /* The scheduler's side; each runs in the caller's transaction, SPI connected. */
 extern TimestampTz job_runs_sweep(TimestampTz server_started_at);
 extern TimestampTz job_runs_enqueue_cron(const pg_tz *tz);
+extern TimestampTz job_runs_plan_race_phases(void);
 extern int	job_runs_count_running(void);
 extern List *job_runs_claim_due(int limit);
 extern void job_runs_mark_running(int64 job_run_id, pid_t worker_pid);

@@ -182,6 +182,7 @@ scheduler_run_due_work(void)
 	job_runs_check_stopping();
 	next_event = job_runs_sweep(server_started_at);
 	next_event = Min(next_event, job_runs_enqueue_cron(scheduler_timezone()));
+	next_event = Min(next_event, job_runs_plan_race_phases());
 
 	running = job_runs_count_running();
 	free_slots = rs_max_workers - running;
