@@ -74,7 +74,7 @@ BEGIN
 		INSERT INTO racing_sched.races AS t (meeting_id, race_number, match_name, race_date,
 			race_name, race_class, start_time, status, distance_m, has_fixed_odds,
 			has_parimutuel, closed_at, interim_at, official_at, abandoned_at)
-		SELECT meeting_id, "raceNumber", CASE WHEN venue IS NULL THEN "matchName" END,
+		SELECT meeting_id, "raceNumber", CASE WHEN r.venue IS NULL THEN "matchName" END,
 			coalesce(r."meetingDate", s.meeting_date), "raceName", "raceClassConditions",
 			"raceStartTime", bench.status("raceStatus"), nullif("raceDistance", 0),
 			"hasFixedOdds", "hasParimutuel",
