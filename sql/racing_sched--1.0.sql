@@ -1085,6 +1085,20 @@ END
 $$;
 REVOKE ALL ON FUNCTION _record_lateness(text, double precision) FROM PUBLIC;
 
+-- Count the lateness of race p_race_id's snapshot for phase p_job_name,
+-- taken at p_scraped_at, from the edge its plan recorded (race_phases); a
+-- race fetched outside a planned phase (run_now with race_id) counts nothing.
+CREATE FUNCTION _record_phase_snapshot(p_job_name text, p_race_id bigint, p_scraped_at timestamptz)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT racing_sched._record_lateness(p.job_name, extract(epoch FROM p_scraped_at - p.edge_at)::float8)
+	FROM racing_sched.race_phases p
+	WHERE p.race_id = p_race_id AND p.job_name = p_job_name AND p.state = 'planned';
+END;
+REVOKE ALL ON FUNCTION _record_phase_snapshot(text, bigint, timestamptz) FROM PUBLIC;
+
 -- Cumulative counts at the first n bounds of a non-cumulative histogram.
 CREATE FUNCTION _cumulative(counts bigint[], n integer) RETURNS bigint[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE

@@ -107,13 +107,21 @@ SELECT results_eq($$SELECT endpoint, http_status, requests_total, request_failur
 	'requests, failures, bytes and durations by endpoint and status');
 
 -- Lateness of snapshots and missed phases.
-SELECT _record_lateness('pre_race_t15', 3.5);
 SELECT _record_lateness('pre_race_t15', 45);
 SELECT _record_lateness('pre_race_t15', -2);
 SELECT _record_lateness('pre_race_t15', NULL);
 UPDATE job_stats SET missed_phases = 2 WHERE job_name = 'pre_race_t60';
 INSERT INTO job_stats (job_name, job_type, missed_phases) VALUES ('pre_race_t60', 'pre_race_t60', 2)
 	ON CONFLICT DO NOTHING;
+-- The racing jobs' call: lateness from the planned edge of the race.
+INSERT INTO meetings (meeting_date, race_type, venue_mnemonic, meeting_name) VALUES ('2026-11-28', 'R', 'RHL', 'ROSEHILL');
+INSERT INTO races (meeting_id, race_number, start_time) SELECT meeting_id, 1, '2026-11-28 12:00Z' FROM meetings;
+INSERT INTO races (meeting_id, race_number, start_time) SELECT meeting_id, 2, '2026-11-28 12:30Z' FROM meetings;
+INSERT INTO race_phases (race_id, job_name, edge_at, state)
+SELECT race_id, 'pre_race_t15', start_time - interval '15 minutes', CASE race_number WHEN 1 THEN 'planned' ELSE 'missed' END
+FROM races;
+SELECT _record_phase_snapshot('pre_race_t15', race_id, '2026-11-28 11:45:03.5Z') FROM races;
+SELECT _record_phase_snapshot('pre_race_t60', race_id, '2026-11-28 11:45:03.5Z') FROM races;
 SELECT results_eq($$SELECT phase, lateness_buckets, lateness_sum_seconds, lateness_count, missed_total
 					FROM metrics_phases ORDER BY phase$$,
 	$$VALUES ('post_race', '{0,0,0,0,0,0,0,0,0,0}'::bigint[], 0::float8, 0::bigint, 0::bigint),
