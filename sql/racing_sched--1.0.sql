@@ -300,6 +300,24 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION wake_scheduler() FROM PUBLIC;
 
 --
+-- HTTP probes: one GET (or a batch) through the same client the jobs use,
+-- returning its outcome.  Outbound requests are for superusers and the
+-- roles they grant.
+--
+
+CREATE FUNCTION http_get(url text, include_body boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'racing_sched_http_get'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION http_get(text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION http_get_all(urls text[])
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'racing_sched_http_get_all'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION http_get_all(text[]) FROM PUBLIC;
+
+--
 -- Cron.  cron_next is STABLE, not IMMUTABLE: with tz NULL it reads the
 -- setting racing_sched.timezone, and its answers follow the time zone
 -- database, which a server update may change.  It is not STRICT, so that a
@@ -757,9 +775,11 @@ BEGIN
 
 	UPDATE racing_sched.jobs SET
 		schedule = coalesce(alter_job.schedule, jobs.schedule),
-		-- a new schedule counts from now: no catch-up run for the old one
-		last_fire_at = CASE WHEN alter_job.schedule IS DISTINCT FROM NULL
-							 AND alter_job.schedule IS DISTINCT FROM jobs.schedule
+		-- a new schedule, or a job enabled again, counts from now: no
+		-- catch-up run for fires of the old schedule or of the pause
+		last_fire_at = CASE WHEN (alter_job.schedule IS NOT NULL
+								  AND alter_job.schedule IS DISTINCT FROM jobs.schedule)
+							  OR (alter_job.enabled AND NOT jobs.enabled)
 							THEN now() ELSE jobs.last_fire_at END,
 		enabled = coalesce(alter_job.enabled, jobs.enabled),
 		retry_delays = coalesce(alter_job.retry_delays, jobs.retry_delays),

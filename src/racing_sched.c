@@ -21,6 +21,8 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "http.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -239,6 +241,8 @@ define_settings(void)
 							&rs_heartbeat_ms, 60 * 1000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
+	http_define_settings();
+
 	MarkGUCPrefixReserved("racing_sched");
 }
 
@@ -296,6 +300,7 @@ _PG_init(void)
 
 	define_settings();
 
+	http_register_shmem();
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = racing_sched_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
