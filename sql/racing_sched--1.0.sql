@@ -278,38 +278,17 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'racing_sched_scheduler_status'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
+-- health() judges the scheduler and the work now; the rules are in _health
+-- (Monitoring, at the end of this script).  SECURITY DEFINER, so that a
+-- monitoring role needs EXECUTE on it alone.
 CREATE FUNCTION health() RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	s record;
-	age double precision;
-	reasons text[] := '{}';
-	verdict text := 'ok';
 BEGIN
-	SELECT * INTO s FROM racing_sched.scheduler_status();
-	age := extract(epoch FROM clock_timestamp() - s.heartbeat_at);
-	IF s.pid IS NULL THEN
-		verdict := 'down';
-		reasons := reasons || 'scheduler not running'::text;
-	ELSIF age > 180 THEN
-		verdict := 'down';
-		reasons := reasons || format('scheduler heartbeat stale (%s s)', round(age));
-	ELSIF s.state <> 'running' THEN
-		verdict := 'degraded';
-		reasons := reasons || format('scheduler is %s', s.state);
-	END IF;
-	RETURN jsonb_build_object(
-		'status', verdict,
-		'reasons', to_jsonb(reasons),
-		'scheduler', jsonb_build_object(
-			'pid', s.pid,
-			'state', s.state,
-			'database', s.database,
-			'started_at', s.started_at,
-			'heartbeat_at', s.heartbeat_at,
-			'heartbeat_age_s', round(age::numeric, 3)));
+	RETURN (SELECT racing_sched._health(clock_timestamp(), s.pid, s.state, s.started_at,
+										s.heartbeat_at, s.database)
+			FROM racing_sched.scheduler_status() s);
 END
 $$;
 
@@ -1044,33 +1023,46 @@ SELECT r.race_id, m.meeting_date, m.race_type, m.venue_mnemonic, m.meeting_name,
 FROM races r JOIN meetings m USING (meeting_id)
 WHERE r.start_time < now() AND r.official_at IS NULL AND r.abandoned_at IS NULL;
 
+-- When a job runs next after p_now: its next cron fire, or the first edge of
+-- a race not yet planned for it; NULL when disabled or nothing is to come.
+-- SECURITY DEFINER so that the metrics views can call it for a monitoring
+-- role that reads no table.
+CREATE FUNCTION _next_run(p_job_name text, p_now timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT CASE
+			WHEN NOT j.enabled THEN NULL
+			WHEN j.schedule IS NOT NULL THEN
+				racing_sched.cron_next(j.schedule, greatest(j.last_fire_at, p_now),
+									   current_setting('racing_sched.timezone'))
+			ELSE (SELECT min(r.start_time) + j.race_offset FROM racing_sched.races r
+				  WHERE r.start_time > p_now - j.race_offset
+					AND NOT EXISTS (SELECT FROM racing_sched.race_phases p
+									WHERE p.race_id = r.race_id AND p.job_name = j.job_name))
+		END
+		FROM racing_sched.jobs j WHERE j.job_name = p_job_name);
+
 -- One row per job: what it is, when it runs next, how its last run went.
 CREATE VIEW schedulers AS
 SELECT j.job_name, j.job_type, j.enabled,
 	   coalesce(j.schedule, 'start ' || CASE WHEN j.race_offset < '0' THEN '- ' || (-j.race_offset)::text
 											 ELSE '+ ' || j.race_offset::text END) AS schedule,
 	   j.race_offset, j.tolerance, j.retry_delays, j.timeout,
-	   CASE WHEN NOT j.enabled THEN NULL
-			WHEN j.schedule IS NOT NULL THEN
-				racing_sched.cron_next(j.schedule, greatest(j.last_fire_at, now()),
-									   current_setting('racing_sched.timezone'))
-			ELSE (SELECT min(r.start_time + j.race_offset) FROM races r
-				  WHERE r.start_time + j.race_offset > now()
-					AND NOT EXISTS (SELECT FROM race_phases p
-									WHERE p.race_id = r.race_id AND p.job_name = j.job_name))
-	   END AS next_run,
+	   _next_run(j.job_name, now()) AS next_run,
 	   last.job_run_id AS last_job_run_id, last.status AS last_status,
-	   last.started_at AS last_started_at, last.duration_ms AS last_duration_ms,
+	   last.started_at AS last_started_at, last.completed_at AS last_completed_at,
+	   last.duration_ms AS last_duration_ms,
 	   (SELECT count(*) FROM job_runs q WHERE q.job_name = j.job_name AND q.status = 'running') AS running,
 	   (SELECT count(*) FROM job_runs q WHERE q.job_name = j.job_name AND q.status = 'queued') AS queued,
-	   coalesce(s.consecutive_failures, 0) AS consecutive_failures
+	   coalesce(s.consecutive_failures, 0) AS consecutive_failures,
+	   s.last_success_at, s.last_failure_at
 FROM jobs j
 LEFT JOIN job_stats s USING (job_name)
-LEFT JOIN LATERAL (SELECT q.job_run_id, q.status, q.started_at, q.duration_ms FROM job_runs q
+LEFT JOIN LATERAL (SELECT q.job_run_id, q.status, q.started_at, q.completed_at, q.duration_ms
+				   FROM job_runs q
 				   WHERE q.job_name = j.job_name AND q.status NOT IN ('queued', 'running')
 				   ORDER BY q.job_run_id DESC LIMIT 1) last ON true;
 
-REVOKE ALL ON FUNCTION _plan_race_phases(text, timestamptz), _plan_all_race_phases(timestamptz) FROM PUBLIC;
 REVOKE ALL ON race_phases, pending_results, schedulers FROM PUBLIC;
 
 SELECT pg_catalog.pg_extension_config_dump('meetings', '');
@@ -1092,3 +1084,314 @@ SELECT pg_catalog.pg_extension_config_dump('scrapes_scrape_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('job_runs_job_run_id_seq', '');
 
 SELECT wake_scheduler();
+
+--
+-- Monitoring: the metrics views that postgres_exporter reads (mapped by
+-- exporter/queries.yaml), pre-race lateness, the rules of health(), and the
+-- recent failures a dashboard lists.
+--
+-- The metrics views read counters (job_stats, http_stats, phase_lateness),
+-- the jobs, the partial indexes of queued and running runs, and the catalog;
+-- never the history in job_runs, so that a scrape costs the same with a
+-- million runs as with a thousand.  Each has one row per label set; every
+-- number is a number (0 for never or none, not NULL); counters only grow,
+-- across cleanups and restarts.  Names follow Prometheus: base units
+-- (seconds, bytes), _total for counters, _timestamp_seconds for times.
+-- Histograms are four columns: <name>_le, the upper bounds in seconds
+-- (without +Inf); <name>_buckets, the cumulative count at each bound;
+-- <name>_sum_seconds; and <name>_count, which includes what lies above the
+-- last bound.  Functions the views call are executable by PUBLIC and read no
+-- table with the caller's rights, so that SELECT on the views is all a
+-- monitoring role needs.
+--
+
+-- Lateness of pre-race snapshots: how long after its phase's edge
+-- (race_phases.edge_at) each race was fetched, one histogram per job, counted
+-- when the snapshot is stored.  Counters only grow.
+CREATE TABLE phase_lateness (
+	job_name			text PRIMARY KEY,
+	-- non-cumulative; bounds in lateness_bucket_bounds(), last one overflow
+	buckets				bigint[] NOT NULL DEFAULT '{}',
+	sum_seconds			double precision NOT NULL DEFAULT 0 CHECK (sum_seconds >= 0),
+	count				bigint NOT NULL DEFAULT 0 CHECK (count >= 0)
+);
+REVOKE ALL ON phase_lateness FROM PUBLIC;
+
+-- Upper bounds (seconds) of the lateness histogram.
+CREATE FUNCTION lateness_bucket_bounds() RETURNS float8[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN '{1,2,5,10,15,30,60,120,300,600}'::float8[];
+
+-- Count one snapshot of job p_job_name stored p_seconds after its edge; a
+-- negative lateness (clock skew) counts as 0, a NULL one not at all.  Call it
+-- in the transaction that stores the snapshot, once per race and phase.
+CREATE FUNCTION _record_lateness(p_job_name text, p_seconds double precision) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	bounds float8[] := racing_sched.lateness_bucket_bounds();
+	secs double precision := greatest(p_seconds, 0);
+	bucket integer;
+BEGIN
+	IF p_job_name IS NULL OR p_seconds IS NULL THEN
+		RETURN;
+	END IF;
+	bucket := coalesce((SELECT min(b.i) FROM unnest(bounds) WITH ORDINALITY AS b(bound, i)
+						WHERE secs <= b.bound), cardinality(bounds) + 1);
+	INSERT INTO racing_sched.phase_lateness AS l (job_name, buckets, sum_seconds, count)
+	VALUES (p_job_name, racing_sched._array_inc('{}', bucket), secs, 1)
+	ON CONFLICT (job_name) DO UPDATE SET
+		buckets = racing_sched._array_inc(l.buckets, bucket),
+		sum_seconds = l.sum_seconds + secs,
+		count = l.count + 1;
+END
+$$;
+REVOKE ALL ON FUNCTION _record_lateness(text, double precision) FROM PUBLIC;
+
+-- Count the lateness of race p_race_id's snapshot for phase p_job_name,
+-- taken at p_scraped_at, from the edge its plan recorded (race_phases); a
+-- race fetched outside a planned phase (run_now with race_id) counts nothing.
+CREATE FUNCTION _record_phase_snapshot(p_job_name text, p_race_id bigint, p_scraped_at timestamptz)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT racing_sched._record_lateness(p.job_name, extract(epoch FROM p_scraped_at - p.edge_at)::float8)
+	FROM racing_sched.race_phases p
+	WHERE p.race_id = p_race_id AND p.job_name = p_job_name AND p.state = 'planned';
+END;
+REVOKE ALL ON FUNCTION _record_phase_snapshot(text, bigint, timestamptz) FROM PUBLIC;
+
+-- Cumulative counts at the first n bounds of a non-cumulative histogram.
+CREATE FUNCTION _cumulative(counts bigint[], n integer) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (SELECT coalesce(array_agg(c.total ORDER BY c.k), '{}')
+		FROM (SELECT k, (sum(coalesce(counts[k], 0)) OVER (ORDER BY k))::bigint AS total
+			  FROM generate_series(1, n) AS k) c);
+
+-- The metrics views read the bounds with the caller's rights.
+GRANT EXECUTE ON FUNCTION duration_bucket_bounds() TO PUBLIC;
+
+-- The scheduler's liveness, for metrics_scheduler.
+CREATE FUNCTION _scheduler_liveness(OUT up integer, OUT started_at timestamptz,
+									OUT heartbeat_at timestamptz)
+RETURNS record
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT ROW((s.pid IS NOT NULL)::integer, s.started_at, s.heartbeat_at)
+		FROM racing_sched.scheduler_status() s);
+
+-- Every job that exists or has counters: an unscheduled custom job keeps its
+-- counters, so its series do not vanish and come back lower.
+CREATE VIEW _job_counters AS
+SELECT job_name, coalesce(j.job_type, s.job_type) AS job_type,
+	   j.job_name IS NOT NULL AS defined, coalesce(j.enabled, false) AS enabled,
+	   j.retry_delays,
+	   coalesce(s.runs_success, 0) AS runs_success, coalesce(s.runs_partial, 0) AS runs_partial,
+	   coalesce(s.runs_failed, 0) AS runs_failed, coalesce(s.runs_cancelled, 0) AS runs_cancelled,
+	   coalesce(s.retries, '{}') AS retries,
+	   coalesce(s.items_processed, 0) AS items_processed, coalesce(s.items_failed, 0) AS items_failed,
+	   coalesce(s.duration_buckets, '{}') AS duration_buckets,
+	   coalesce(s.duration_sum_ms, 0) AS duration_sum_ms, coalesce(s.duration_count, 0) AS duration_count,
+	   s.last_success_at, s.last_failure_at,
+	   coalesce(s.consecutive_failures, 0) AS consecutive_failures,
+	   coalesce(s.missed_phases, 0) AS missed_phases
+FROM jobs j FULL JOIN job_stats s USING (job_name);
+
+-- racing_sched_job_runs_total{job_name, job_type, status}: finished runs by
+-- outcome (cancelled: cancelled while queued).
+CREATE VIEW metrics_job_runs AS
+SELECT c.job_name, c.job_type, o.status,
+	   CASE o.status WHEN 'success' THEN c.runs_success WHEN 'partial' THEN c.runs_partial
+					 WHEN 'failed' THEN c.runs_failed ELSE c.runs_cancelled END AS runs_total
+FROM _job_counters c
+CROSS JOIN (VALUES ('success'), ('partial'), ('failed'), ('cancelled')) AS o(status);
+
+-- racing_sched_job_retries_total{job_name, job_type, retry}: retries queued,
+-- by retry number (1 = first retry), for every retry the job allows or made.
+CREATE VIEW metrics_job_retries AS
+SELECT c.job_name, c.job_type, n::text AS retry, coalesce(c.retries[n], 0) AS retries_total
+FROM _job_counters c,
+	 generate_series(1, greatest(cardinality(c.retries), coalesce(cardinality(c.retry_delays), 0))) AS n;
+
+-- Per job: gauges of what is running and waiting, counters of items, times,
+-- and the run duration histogram.
+CREATE VIEW metrics_jobs AS
+SELECT c.job_name, c.job_type,
+	   c.enabled::integer AS enabled,
+	   coalesce(a.running, 0) AS active_runs,
+	   coalesce(q.queued, 0) AS queued_runs,
+	   coalesce(q.due, 0) AS due_runs,
+	   coalesce(extract(epoch FROM now() - q.oldest_due)::float8, 0) AS oldest_due_run_age_seconds,
+	   c.items_processed AS items_processed_total,
+	   c.items_failed AS items_failed_total,
+	   coalesce(extract(epoch FROM c.last_success_at)::float8, 0) AS last_success_timestamp_seconds,
+	   coalesce(extract(epoch FROM c.last_failure_at)::float8, 0) AS last_failure_timestamp_seconds,
+	   coalesce(extract(epoch FROM _next_run(c.job_name, now()))::float8, 0) AS next_run_timestamp_seconds,
+	   c.consecutive_failures,
+	   duration_bucket_bounds() AS duration_le,
+	   _cumulative(c.duration_buckets, cardinality(duration_bucket_bounds())) AS duration_buckets,
+	   c.duration_sum_ms / 1000.0::float8 AS duration_sum_seconds,
+	   c.duration_count
+FROM _job_counters c
+-- job_runs_running and job_runs_queued_due: a few rows, whatever the history
+LEFT JOIN (SELECT job_name, count(*) AS running FROM job_runs
+		   WHERE status = 'running' GROUP BY job_name) a USING (job_name)
+LEFT JOIN (SELECT job_name, count(*) AS queued, count(*) FILTER (WHERE due_at <= now()) AS due,
+				  min(due_at) FILTER (WHERE due_at <= now()) AS oldest_due
+		   FROM job_runs WHERE status = 'queued' GROUP BY job_name) q USING (job_name);
+
+-- Requests to the TAB API by endpoint and HTTP status (0: no response).
+CREATE VIEW metrics_http AS
+SELECT h.endpoint, h.http_status::text AS http_status,
+	   h.requests AS requests_total, h.failures AS request_failures_total,
+	   h.bytes AS response_bytes_total,
+	   http_duration_bucket_bounds() AS request_duration_le,
+	   _cumulative(h.duration_buckets, cardinality(http_duration_bucket_bounds())) AS request_duration_buckets,
+	   h.duration_sum_ms / 1000.0::float8 AS request_duration_sum_seconds,
+	   h.requests AS request_duration_count
+FROM http_stats h;
+
+-- Per race-driven job (the phase): how late snapshots came after the edge,
+-- and how many races missed the phase's window.
+CREATE VIEW metrics_phases AS
+SELECT job_name AS phase,
+	   lateness_bucket_bounds() AS lateness_le,
+	   _cumulative(coalesce(l.buckets, '{}'), cardinality(lateness_bucket_bounds())) AS lateness_buckets,
+	   coalesce(l.sum_seconds, 0) AS lateness_sum_seconds,
+	   coalesce(l.count, 0) AS lateness_count,
+	   coalesce(s.missed_phases, 0) AS missed_total
+FROM jobs j
+FULL JOIN phase_lateness l USING (job_name)
+LEFT JOIN job_stats s USING (job_name)
+WHERE j.race_offset IS NOT NULL OR l.job_name IS NOT NULL;
+
+-- The scheduler: up (1 when its process is attached), heartbeat and start.
+CREATE VIEW metrics_scheduler AS
+SELECT l.up,
+	   coalesce(extract(epoch FROM l.heartbeat_at)::float8, 0) AS heartbeat_timestamp_seconds,
+	   coalesce(extract(epoch FROM l.started_at)::float8, 0) AS start_time_seconds
+FROM _scheduler_liveness() l;
+
+-- Size of the extension's tables: live rows (from the statistics system,
+-- else the planner's estimate) and bytes on disk with indexes and TOAST.
+CREATE VIEW metrics_tables AS
+SELECT c.relname::text AS table_name,
+	   coalesce(nullif(pg_stat_get_live_tuples(c.oid), 0), greatest(c.reltuples, 0)::bigint) AS rows,
+	   pg_total_relation_size(c.oid) AS bytes
+FROM pg_class c
+WHERE c.relnamespace = 'racing_sched'::regnamespace AND c.relkind = 'r';
+
+-- The latest failed and partial runs with their errors, newest first, for
+-- a dashboard table (job_runs_status_started keeps it cheap).
+CREATE VIEW recent_failures AS
+SELECT f.* FROM (
+	(SELECT job_run_id, job_name, job_type, status, trigger, retry_count, due_at, started_at,
+			completed_at, duration_ms, items_processed, items_failed, errors
+	 FROM job_runs WHERE status = 'failed' ORDER BY started_at DESC NULLS LAST LIMIT 100)
+	UNION ALL
+	(SELECT job_run_id, job_name, job_type, status, trigger, retry_count, due_at, started_at,
+			completed_at, duration_ms, items_processed, items_failed, errors
+	 FROM job_runs WHERE status = 'partial' ORDER BY started_at DESC NULLS LAST LIMIT 100)) f
+ORDER BY f.completed_at DESC LIMIT 100;
+
+REVOKE ALL ON _job_counters, metrics_job_runs, metrics_job_retries, metrics_jobs, metrics_http,
+	metrics_phases, metrics_scheduler, metrics_tables, recent_failures FROM PUBLIC;
+
+-- The verdict of health(), with every input an argument so that each rule
+-- can be tested: p_now is the time judged at, the rest the scheduler's
+-- status.  down: no scheduler, or its heartbeat is stale.  degraded: the
+-- scheduler is not running its jobs; an enabled job failed three times in a
+-- row; queued runs are overdue by more than 5 minutes; no successful morning
+-- scrape today 30 minutes after its fire time; races without official
+-- results more than an hour after the jump (the last day's, while a post_race
+-- job is enabled).
+CREATE FUNCTION _health(p_now timestamptz, p_pid integer, p_state text,
+						p_started_at timestamptz, p_heartbeat_at timestamptz, p_database text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	age double precision := extract(epoch FROM p_now - p_heartbeat_at);
+	stale double precision := greatest(180, 3 * extract(epoch FROM
+		current_setting('racing_sched.heartbeat_interval')::interval));
+	tz text := current_setting('racing_sched.timezone');
+	midnight timestamptz := date_trunc('day', p_now AT TIME ZONE tz) AT TIME ZONE tz;
+	reasons text[] := '{}';
+	down boolean := false;
+	r record;
+	fire timestamptz;
+	overdue bigint;
+	oldest timestamptz;
+	pending bigint := 0;
+	failing jsonb := '[]';
+BEGIN
+	IF p_pid IS NULL THEN
+		down := true;
+		reasons := reasons || 'scheduler not running'::text;
+	ELSIF age > stale THEN
+		down := true;
+		reasons := reasons || format('scheduler heartbeat stale (%s s)', round(age));
+	ELSIF p_state <> 'running' THEN
+		reasons := reasons || format('scheduler is %s', p_state);
+	END IF;
+
+	FOR r IN SELECT s.job_name, s.consecutive_failures, s.last_failure_at
+			 FROM racing_sched.job_stats s JOIN racing_sched.jobs j USING (job_name)
+			 WHERE j.enabled AND s.consecutive_failures >= 3 ORDER BY s.job_name LOOP
+		reasons := reasons || format('job %s failed %s times in a row', r.job_name, r.consecutive_failures);
+		failing := failing || jsonb_build_object('job_name', r.job_name,
+			'consecutive_failures', r.consecutive_failures, 'last_failure_at', r.last_failure_at);
+	END LOOP;
+
+	SELECT count(*), min(due_at) INTO overdue, oldest
+	FROM racing_sched.job_runs WHERE status = 'queued' AND due_at < p_now - interval '5 minutes';
+	IF overdue > 0 THEN
+		reasons := reasons || format('%s queued runs overdue (the oldest due %s s ago)',
+									 overdue, round(extract(epoch FROM p_now - oldest)));
+	END IF;
+
+	FOR r IN SELECT j.job_name, j.schedule, j.created_at, s.last_success_at
+			 FROM racing_sched.jobs j LEFT JOIN racing_sched.job_stats s USING (job_name)
+			 WHERE j.job_type = 'morning_scrape' AND j.enabled AND j.schedule IS NOT NULL LOOP
+		-- today's first fire; expected only if the job existed at that time
+		fire := racing_sched.cron_next(r.schedule, midnight - interval '1 microsecond', tz);
+		IF fire < midnight + interval '1 day' AND fire >= r.created_at
+		   AND p_now >= fire + interval '30 minutes'
+		   AND (r.last_success_at IS NULL OR r.last_success_at < midnight) THEN
+			reasons := reasons || format('no successful %s today (due at %s)', r.job_name,
+										 to_char(fire AT TIME ZONE tz, 'HH24:MI'));
+		END IF;
+	END LOOP;
+
+	IF EXISTS (SELECT FROM racing_sched.jobs WHERE job_type = 'post_race' AND enabled) THEN
+		SELECT count(*) INTO pending FROM racing_sched.races
+		WHERE start_time >= p_now - interval '1 day' AND start_time < p_now - interval '1 hour'
+		  AND official_at IS NULL AND abandoned_at IS NULL;
+		IF pending > 0 THEN
+			reasons := reasons || format('%s races without official results more than 1 hour after the jump',
+										 pending);
+		END IF;
+	END IF;
+
+	RETURN jsonb_build_object(
+		'status', CASE WHEN down THEN 'down' WHEN cardinality(reasons) > 0 THEN 'degraded' ELSE 'ok' END,
+		'reasons', to_jsonb(reasons),
+		'checked_at', p_now,
+		'failing_jobs', failing,
+		'overdue_runs', overdue,
+		'pending_results', pending,
+		'scheduler', jsonb_build_object(
+			'pid', p_pid,
+			'state', p_state,
+			'database', p_database,
+			'started_at', p_started_at,
+			'heartbeat_at', p_heartbeat_at,
+			'heartbeat_age_s', round(age::numeric, 3)));
+END
+$$;
+REVOKE ALL ON FUNCTION _health(timestamptz, integer, text, timestamptz, timestamptz, text) FROM PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('phase_lateness', '');

@@ -160,7 +160,14 @@ is(sql("SELECT owner FROM racing_sched.jobs WHERE job_name = 'alice_job'"), 'ali
 my ($ret, $out, $err) = $node->psql('postgres', "SELECT racing_sched.unschedule('quick')", extra_params => ['-U', 'alice']);
 like($err, qr/job "quick" belongs to role "postgres"/, 'alice cannot unschedule another role\'s job');
 
-# The scheduler never stopped through all of this but for the restarts.
-is(sql("SELECT racing_sched.health()->>'status'"), 'ok', 'health ok at the end');
+# The scheduler never stopped through all of this but for the restarts;
+# health() is degraded by the jobs that failed again and again, and by
+# nothing else.
+is(sql("SELECT racing_sched.health()->'scheduler'->>'state'"), 'running', 'scheduler running at the end');
+is(sql("SELECT racing_sched.health()->>'status'"), 'degraded', 'health degraded at the end');
+my @reasons = split /\n/, sql("SELECT jsonb_array_elements_text(racing_sched.health()->'reasons')");
+ok(grep({ /^job broken failed \d+ times in a row$/ } @reasons), 'by the broken job');
+is(join("\n", grep { !/^job (broken|sleepy) failed \d+ times in a row$/ } @reasons), '',
+	'and by no other reason than repeatedly failing jobs');
 $node->stop;
 done_testing();
