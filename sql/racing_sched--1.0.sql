@@ -321,6 +321,24 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION wake_scheduler() FROM PUBLIC;
 
 --
+-- HTTP probes: one GET (or a batch) through the same client the jobs use,
+-- returning its outcome.  Outbound requests are for superusers and the
+-- roles they grant.
+--
+
+CREATE FUNCTION http_get(url text, include_body boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'racing_sched_http_get'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION http_get(text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION http_get_all(urls text[])
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'racing_sched_http_get_all'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION http_get_all(text[]) FROM PUBLIC;
+
+--
 -- Cron.  cron_next is STABLE, not IMMUTABLE: with tz NULL it reads the
 -- setting racing_sched.timezone, and its answers follow the time zone
 -- database, which a server update may change.  It is not STRICT, so that a

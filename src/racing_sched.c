@@ -21,6 +21,8 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "http.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
@@ -238,6 +240,8 @@ define_settings(void)
 							NULL,
 							&rs_heartbeat_ms, 60 * 1000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	http_define_settings();
 
 	MarkGUCPrefixReserved("racing_sched");
 }
