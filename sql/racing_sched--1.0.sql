@@ -339,6 +339,49 @@ LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION http_get_all(text[]) FROM PUBLIC;
 
 --
+-- Fetch and store now, in the calling session: the HTTP client, the parser
+-- and the store of the racing jobs, without the scheduler.  Each meeting or
+-- race is stored in a subtransaction of the caller's transaction; a bad one
+-- is counted in "failed" and named in "errors" of the jsonb summary.  Not
+-- STRICT: a NULL argument is an error (22004), not a silent NULL.
+--
+
+CREATE FUNCTION fetch_meetings(date date, jurisdiction text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'racing_sched_fetch_meetings'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION fetch_race(date date, race_type text, venue text, race_number integer,
+						   jurisdiction text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'racing_sched_fetch_race'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- A race of a fixed-odds-only meeting, keyed by meeting name and match name.
+CREATE FUNCTION fetch_fixed_odds_race(date date, race_type text, meeting_name text,
+									  match_name text, jurisdiction text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'racing_sched_fetch_fixed_odds_race'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- The same parse and store path for a document given as text (tests, bench).
+CREATE FUNCTION _ingest_meetings(doc text, jurisdiction text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'racing_sched_ingest_meetings'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION _ingest_race(doc text, jurisdiction text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'racing_sched_ingest_race'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION fetch_meetings(date, text),
+	fetch_race(date, text, text, integer, text),
+	fetch_fixed_odds_race(date, text, text, text, text),
+	_ingest_meetings(text, text), _ingest_race(text, text)
+FROM PUBLIC;
+
+--
 -- Cron.  cron_next is STABLE, not IMMUTABLE: with tz NULL it reads the
 -- setting racing_sched.timezone, and its answers follow the time zone
 -- database, which a server update may change.  It is not STRICT, so that a
