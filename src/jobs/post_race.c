@@ -11,6 +11,8 @@
  */
 #include "racing_sched.h"
 
+#include "lib/stringinfo.h"
+
 #include "jobs/jobs.h"
 #include "jobs/tab_jobs.h"
 

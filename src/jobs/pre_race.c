@@ -13,6 +13,8 @@
  */
 #include "racing_sched.h"
 
+#include "lib/stringinfo.h"
+
 #include "utils/timestamp.h"
 
 #include "jobs/jobs.h"
