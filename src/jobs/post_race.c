@@ -41,7 +41,7 @@ run_post_race_job(const JobRun *run, JobOutcome *outcome)
 	ListCell   *lc;
 
 	job_cxt = job_xact_begin();
-	races = job_load_races(run, &n);
+	races = job_load_races(run, job_cxt, &n);
 	job_xact_end(job_cxt);
 
 	keys = palloc0(sizeof(TabRaceKey) * Max(n, 1));

@@ -76,7 +76,7 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 	char	   *retry_args;
 
 	job_cxt = job_xact_begin();
-	races = job_load_races(run, &n);
+	races = job_load_races(run, job_cxt, &n);
 	job_xact_end(job_cxt);
 
 	keys = palloc0(sizeof(TabRaceKey) * Max(n, 1));

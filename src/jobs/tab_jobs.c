@@ -113,15 +113,15 @@ copy_text(HeapTuple tup, TupleDesc desc, int col, MemoryContext cxt)
 }
 
 JobRace *
-job_load_races(const JobRun *run, int *n)
+job_load_races(const JobRun *run, MemoryContext cxt, int *n)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
 	Datum		values[4];
 	JobRace    *races;
-	char	   *default_jurisdiction = first_jurisdiction();
+	char	   *default_jurisdiction;
 	int			rc;
 
+	default_jurisdiction = MemoryContextStrdup(cxt, first_jurisdiction());
 	values[0] = CStringGetTextDatum(run->args ? run->args : "{}");
 	values[1] = CStringGetTextDatum(run->job_name);
 	values[2] = Int64GetDatum(run->job_run_id);

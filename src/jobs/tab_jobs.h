@@ -18,9 +18,10 @@
 #include "tab_client.h"
 
 /*
- * A short transaction with SPI connected and a snapshot.  job_xact_end
- * commits and returns to the memory context current at job_xact_begin, so
- * a job's own data survives the commit.
+ * A short transaction with SPI connected and a snapshot.  job_xact_begin
+ * returns the memory context current before it (SPI then switches to its
+ * own, freed at job_xact_end): allocate there what must survive the
+ * commit.  job_xact_end commits and switches back to it.
  */
 extern MemoryContext job_xact_begin(void);
 extern void job_xact_end(MemoryContext job_cxt);
@@ -51,10 +52,11 @@ typedef struct JobRace
 } JobRace;
 
 /*
- * The races of args race_ids (or race_id) that still exist, in the
- * caller's memory context; *n gets their number.  Call in a transaction.
+ * The races of args race_ids (or race_id) that still exist, allocated in
+ * cxt (which must outlive the transaction); *n gets their number.  Call in
+ * a transaction with SPI connected.
  */
-extern JobRace *job_load_races(const JobRun *run, int *n);
+extern JobRace *job_load_races(const JobRun *run, MemoryContext cxt, int *n);
 
 /* A JSON array of the race_ids of races[] whose done flag equals done. */
 extern char *race_ids_json(const JobRace *races, int n, bool done);

@@ -159,7 +159,7 @@ for my $r (@paying)
 	my $where = $m->{fixedOddsOnly}
 	  ? "m.meeting_name = '$m->{meetingName}' AND r.match_name = '$r->{matchName}'"
 	  : "m.venue_mnemonic = '$m->{venueMnemonic}' AND r.race_number = $r->{raceNumber}";
-	my $got = sql("SELECT string_agg(x.runner_number || '@' || x.position, ',' ORDER BY x.position, x.runner_number)
+	my $got = sql("SELECT string_agg(x.runner_number || '\@' || x.position, ',' ORDER BY x.position, x.runner_number)
 			FROM racing_sched.results x JOIN racing_sched.races r USING (race_id) JOIN racing_sched.meetings m USING (meeting_id)
 			WHERE m.race_type = '$m->{raceType}' AND $where");
 	my @want;
