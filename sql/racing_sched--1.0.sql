@@ -370,7 +370,8 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'racing_sched_ingest_meetings'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION _ingest_race(doc text, jurisdiction text DEFAULT NULL)
+CREATE FUNCTION _ingest_race(doc text, jurisdiction text DEFAULT NULL,
+							 date date DEFAULT NULL, scrape_type text DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'racing_sched_ingest_race'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -378,7 +379,7 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE ALL ON FUNCTION fetch_meetings(date, text),
 	fetch_race(date, text, text, integer, text),
 	fetch_fixed_odds_race(date, text, text, text, text),
-	_ingest_meetings(text, text), _ingest_race(text, text)
+	_ingest_meetings(text, text), _ingest_race(text, text, date, text)
 FROM PUBLIC;
 
 --
@@ -839,9 +840,11 @@ BEGIN
 
 	UPDATE racing_sched.jobs SET
 		schedule = coalesce(alter_job.schedule, jobs.schedule),
-		-- a new schedule counts from now: no catch-up run for the old one
-		last_fire_at = CASE WHEN alter_job.schedule IS DISTINCT FROM NULL
-							 AND alter_job.schedule IS DISTINCT FROM jobs.schedule
+		-- a new schedule, or a job enabled again, counts from now: no
+		-- catch-up run for fires of the old schedule or of the pause
+		last_fire_at = CASE WHEN (alter_job.schedule IS NOT NULL
+								  AND alter_job.schedule IS DISTINCT FROM jobs.schedule)
+							  OR (alter_job.enabled AND NOT jobs.enabled)
 							THEN now() ELSE jobs.last_fire_at END,
 		enabled = coalesce(alter_job.enabled, jobs.enabled),
 		retry_delays = coalesce(alter_job.retry_delays, jobs.retry_delays),

@@ -38,14 +38,15 @@
 /* One of the five fields: its name, its range and its names if any. */
 typedef struct CronField
 {
-	const char *name;			/* as shown in error messages */
-	int			min;			/* lowest value */
-	int			max;			/* highest value that '*' covers */
-	int			max_value;		/* highest value one may write */
-	const char *const *names;	/* three-letter names, or NULL */
-	int			first_name_value;	/* value of names[0] */
+	const char		  *name;			 /* as shown in error messages */
+	int				   min;				 /* lowest value */
+	int				   max;				 /* highest value that '*' covers */
+	int				   max_value;		 /* highest value one may write */
+	const char *const *names;			 /* three-letter names, or NULL */
+	int				   first_name_value; /* value of names[0] */
 } CronField;
 
+/* clang-format off */
 static const char *const month_names[] = {
 	"jan", "feb", "mar", "apr", "may", "jun",
 	"jul", "aug", "sep", "oct", "nov", "dec", NULL
@@ -54,6 +55,7 @@ static const char *const month_names[] = {
 static const char *const weekday_names[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL
 };
+/* clang-format on */
 
 enum
 {
@@ -77,10 +79,11 @@ static const CronField cron_fields[NUM_FIELDS] = {
 /* The macros and the expressions they stand for. */
 typedef struct CronMacro
 {
-	const char *name;			/* without the '@' */
+	const char *name; /* without the '@' */
 	const char *expansion;
 } CronMacro;
 
+/* clang-format off */
 static const CronMacro cron_macros[] = {
 	{"yearly", "0 0 1 1 *"},
 	{"annually", "0 0 1 1 *"},
@@ -90,6 +93,7 @@ static const CronMacro cron_macros[] = {
 	{"midnight", "0 0 * * *"},
 	{"hourly", "0 * * * *"},
 };
+/* clang-format on */
 
 /* Numbers are read with saturation: anything this big is out of range. */
 #define CRON_NUMBER_CAP 1000000
@@ -99,19 +103,19 @@ static const CronMacro cron_macros[] = {
 
 typedef struct CronParser
 {
-	const char *expr;			/* the whole expression */
-	const char *p;				/* the next character to read */
+	const char *expr; /* the whole expression */
+	const char *p;	  /* the next character to read */
 	CronError  *err;
 } CronParser;
 
-static bool parse_error(CronParser *ps, const char *at, const char *fmt,...)
-			pg_attribute_printf(3, 4);
+static bool parse_error(CronParser *ps, const char *at, const char *fmt, ...)
+	pg_attribute_printf(3, 4);
 
 /* Record an error at the character 'at' and return false. */
 static bool
-parse_error(CronParser *ps, const char *at, const char *fmt,...)
+parse_error(CronParser *ps, const char *at, const char *fmt, ...)
 {
-	va_list		args;
+	va_list args;
 
 	ps->err->position = (int) (at - ps->expr);
 	va_start(args, fmt);
@@ -123,8 +127,15 @@ parse_error(CronParser *ps, const char *at, const char *fmt,...)
 static bool
 is_space(char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		c == '\f' || c == '\v';
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+		   c == '\v';
+}
+
+/* Printable ASCII: safe to quote in a message whatever the encoding. */
+static bool
+is_printable(char c)
+{
+	return (unsigned char) c >= 0x20 && (unsigned char) c < 0x7f;
 }
 
 static bool
@@ -151,10 +162,12 @@ unexpected_character(CronParser *ps, const CronField *field)
 	unsigned char c = (unsigned char) *ps->p;
 
 	if (is_field_end((char) c))
-		return parse_error(ps, ps->p, "missing value in %s field", field->name);
-	if (c >= 0x20 && c < 0x7f)
-		return parse_error(ps, ps->p, "unexpected character \"%c\" in %s field",
-						   c, field->name);
+		return parse_error(ps, ps->p, "missing value in %s field",
+						   field->name);
+	if (is_printable((char) c))
+		return parse_error(ps, ps->p,
+						   "unexpected character \"%c\" in %s field", c,
+						   field->name);
 	return parse_error(ps, ps->p, "unexpected character in %s field",
 					   field->name);
 }
@@ -163,7 +176,7 @@ unexpected_character(CronParser *ps, const CronField *field)
 static int
 read_number(CronParser *ps)
 {
-	int			value = 0;
+	int value = 0;
 
 	while (isdigit((unsigned char) *ps->p))
 	{
@@ -185,17 +198,17 @@ parse_value(CronParser *ps, const CronField *field, int *value)
 	{
 		*value = read_number(ps);
 		if (*value < field->min || *value > field->max_value)
-			return parse_error(ps, start,
-							   "value %.*s out of range %d-%d in %s field",
-							   (int) Min(ps->p - start, CRON_TOKEN_QUOTE), start,
-							   field->min, field->max_value, field->name);
+			return parse_error(
+				ps, start, "value %.*s out of range %d-%d in %s field",
+				(int) Min(ps->p - start, CRON_TOKEN_QUOTE), start, field->min,
+				field->max_value, field->name);
 		return true;
 	}
 
 	if (field->names != NULL && isalpha((unsigned char) *ps->p))
 	{
-		int			len;
-		bool		ascii = true;
+		int	 len;
+		bool ascii = true;
 
 		/* take non-ASCII bytes along, so as not to split a character */
 		while (isalpha((unsigned char) *ps->p) || IS_HIGHBIT_SET(*ps->p))
@@ -239,7 +252,8 @@ parse_step(CronParser *ps, const CronField *field, int *step, bool *has_step)
 		return unexpected_character(ps, field);
 	*step = read_number(ps);
 	if (*step < 1 || *step > span)
-		return parse_error(ps, start, "step %.*s out of range 1-%d in %s field",
+		return parse_error(ps, start,
+						   "step %.*s out of range 1-%d in %s field",
 						   (int) Min(ps->p - start, CRON_TOKEN_QUOTE), start,
 						   span, field->name);
 	return true;
@@ -320,11 +334,11 @@ parse_macro(CronParser *ps, CronSchedule *out)
 	const char *start = ps->p;
 	const char *name = ps->p + 1;
 	int			len;
-	bool		ascii = true;
+	bool		printable = true;
 
 	while (!is_field_end(*ps->p))
 	{
-		ascii = ascii && !IS_HIGHBIT_SET(*ps->p);
+		printable = printable && is_printable(*ps->p);
 		ps->p++;
 	}
 	len = (int) (ps->p - name);
@@ -347,7 +361,7 @@ parse_macro(CronParser *ps, CronSchedule *out)
 
 	if (len == 6 && pg_strncasecmp(name, "reboot", 6) == 0)
 		return parse_error(ps, start, "macro \"@reboot\" is not supported");
-	if (!ascii)
+	if (!printable)
 		return parse_error(ps, start, "unknown macro");
 	return parse_error(ps, start, "unknown macro \"@%.*s\"",
 					   Min(len, CRON_TOKEN_QUOTE), name);
@@ -361,8 +375,8 @@ parse_macro(CronParser *ps, CronSchedule *out)
 bool
 cron_parse(const char *expr, CronSchedule *out, CronError *err)
 {
-	CronParser	ps;
-	uint64		bits[NUM_FIELDS];
+	CronParser ps;
+	uint64	   bits[NUM_FIELDS];
 
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
@@ -397,16 +411,16 @@ cron_parse(const char *expr, CronSchedule *out, CronError *err)
 	skip_spaces(&ps);
 	err->wrong_field_count = (*ps.p != '\0');
 	if (*ps.p != '\0')
-		return parse_error(&ps, ps.p,
-						   "too many fields");
+		return parse_error(&ps, ps.p, "too many fields");
 
 	out->minutes = bits[FIELD_MINUTE];
 	out->hours = (uint32) bits[FIELD_HOUR];
 	out->days_of_month = (uint32) bits[FIELD_DAY_OF_MONTH];
 	out->months = (uint16) bits[FIELD_MONTH];
 	/* Sunday may be written 7; fold it onto 0 */
-	out->days_of_week = (uint8) ((bits[FIELD_DAY_OF_WEEK] |
-								  (bits[FIELD_DAY_OF_WEEK] >> 7)) & 0x7F);
+	out->days_of_week =
+		(uint8) ((bits[FIELD_DAY_OF_WEEK] | (bits[FIELD_DAY_OF_WEEK] >> 7)) &
+				 0x7F);
 	return true;
 }
 
@@ -418,11 +432,11 @@ cron_parse(const char *expr, CronSchedule *out, CronError *err)
 /* A local wall-clock minute. */
 typedef struct CronLocalTime
 {
-	int			year;
-	int			month;			/* 1-12 */
-	int			day;			/* 1-31 */
-	int			hour;
-	int			minute;
+	int year;
+	int month; /* 1-12 */
+	int day;   /* 1-31 */
+	int hour;
+	int minute;
 } CronLocalTime;
 
 /* The last year a timestamp can hold (see datatype/timestamp.h). */
@@ -432,7 +446,7 @@ typedef struct CronLocalTime
 static int
 next_bit(uint64 bits, int from)
 {
-	uint64		rest;
+	uint64 rest;
 
 	if (from > 63)
 		return -1;
@@ -445,8 +459,8 @@ next_bit(uint64 bits, int from)
 static bool
 day_matches(const CronSchedule *s, int year, int month, int day)
 {
-	bool		dom = (s->days_of_month >> day) & 1;
-	bool		dow = (s->days_of_week >> j2day(date2j(year, month, day))) & 1;
+	bool dom = (s->days_of_month >> day) & 1;
+	bool dow = (s->days_of_week >> j2day(date2j(year, month, day))) & 1;
 
 	if (s->dom_restricted && s->dow_restricted)
 		return dom || dow;
@@ -496,9 +510,9 @@ advance_to_match(const CronSchedule *s, CronLocalTime *t, int last_year)
 {
 	for (;;)
 	{
-		int			month;
-		int			hour;
-		int			minute;
+		int month;
+		int hour;
+		int minute;
 
 		if (t->year > last_year)
 			return false;
@@ -552,6 +566,16 @@ advance_to_match(const CronSchedule *s, CronLocalTime *t, int last_year)
 	}
 }
 
+/* Seconds from 1970-01-01 00:00 to *t, both read as local wall-clock time. */
+static pg_time_t
+local_seconds(const CronLocalTime *t)
+{
+	pg_time_t days = date2j(t->year, t->month, t->day) - UNIX_EPOCH_JDATE;
+
+	return days * SECS_PER_DAY + t->hour * SECS_PER_HOUR +
+		   t->minute * SECS_PER_MINUTE;
+}
+
 /*
  * The instant at which the local wall-clock time 'local' (seconds since
  * 1970-01-01 00:00 local) fires in zone tz: its first occurrence, or for a
@@ -566,19 +590,19 @@ advance_to_match(const CronSchedule *s, CronLocalTime *t, int last_year)
 static bool
 local_to_utc(pg_time_t local, const pg_tz *tz, pg_time_t *result)
 {
-	pg_time_t	probe = local - 2 * SECS_PER_DAY;
-	pg_time_t	period_start = probe;
+	pg_time_t probe = local - 2 * SECS_PER_DAY;
+	pg_time_t period_start = probe;
 
 	/* a handful of transitions at most can lie within those days */
 	for (int i = 0; i < 16; i++)
 	{
-		long int	offset;
-		int			isdst;
-		pg_time_t	boundary;
-		long int	after_offset;
-		int			after_isdst;
-		int			found;
-		pg_time_t	candidate;
+		long int  offset;
+		int		  isdst;
+		pg_time_t boundary;
+		long int  after_offset;
+		int		  after_isdst;
+		int		  found;
+		pg_time_t candidate;
 
 		found = pg_next_dst_boundary(&probe, &offset, &isdst, &boundary,
 									 &after_offset, &after_isdst, tz);
@@ -618,10 +642,10 @@ bool
 cron_next_fire(const CronSchedule *schedule, TimestampTz after,
 			   const pg_tz *tz, TimestampTz *next)
 {
-	pg_time_t	after_secs;
+	pg_time_t	  after_secs;
 	struct pg_tm *tm;
 	CronLocalTime t;
-	int			last_year;
+	int			  last_year;
 
 	if (TIMESTAMP_NOT_FINITE(after))
 		return false;
@@ -651,8 +675,7 @@ cron_next_fire(const CronSchedule *schedule, TimestampTz after,
 		if (!advance_to_match(schedule, &t, last_year))
 			return false;
 
-		local = (pg_time_t) (date2j(t.year, t.month, t.day) - UNIX_EPOCH_JDATE) *
-			SECS_PER_DAY + t.hour * SECS_PER_HOUR + t.minute * SECS_PER_MINUTE;
+		local = local_seconds(&t);
 		if (!local_to_utc(local, tz, &fire_secs))
 			return false;
 		fire = time_t_to_timestamptz(fire_secs);

@@ -3,8 +3,9 @@
  * cron.h
  *	  Cron expressions: parsing and next fire time (see cron.c).
  *
- * Only pure functions live here: no SPI, no table access, no ereport, and
- * the current time is always an argument.
+ * cron.c is pure: no SPI, no table access, no ereport, and the current
+ * time is always an argument.  Two wrappers for SQL callers, which raise
+ * errors instead, live in sql_api.c and are declared at the end.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,28 +25,28 @@
 /* A parsed five-field cron expression, one bit per allowed value. */
 typedef struct CronSchedule
 {
-	uint64		minutes;		/* bit m: minute m, 0-59 */
-	uint32		hours;			/* bit h: hour h, 0-23 */
-	uint32		days_of_month;	/* bit d: day d, 1-31 */
-	uint16		months;			/* bit m: month m, 1-12 */
-	uint8		days_of_week;	/* bit d: weekday d, 0 (Sunday) to 6 */
+	uint64 minutes;		  /* bit m: minute m, 0-59 */
+	uint32 hours;		  /* bit h: hour h, 0-23 */
+	uint32 days_of_month; /* bit d: day d, 1-31 */
+	uint16 months;		  /* bit m: month m, 1-12 */
+	uint8  days_of_week;  /* bit d: weekday d, 0 (Sunday) to 6 */
 
 	/*
 	 * Whether the day-of-month and day-of-week fields are restricted, that
 	 * is, do not start with '*' (crontab(5)).  When both are, a day matches
 	 * if either field matches; otherwise both must match.
 	 */
-	bool		dom_restricted;
-	bool		dow_restricted;
+	bool dom_restricted;
+	bool dow_restricted;
 } CronSchedule;
 
 /* Why cron_parse refused an expression. */
 typedef struct CronError
 {
-	int			position;		/* byte offset of the offending character */
-	bool		wrong_field_count;	/* empty, a field missing, or too many */
-	char		message[160];	/* e.g. "value 61 out of range 0-59 in minute
-								 * field" */
+	int	 position;			/* byte offset of the offending character */
+	bool wrong_field_count; /* empty, a field missing, or too many */
+	char message[160];		/* printable ASCII, e.g. "value 61 out of
+							 * range 0-59 in minute field" */
 } CronError;
 
 /* cron.c: pure, never raises an error */
@@ -54,7 +55,7 @@ extern bool cron_next_fire(const CronSchedule *schedule, TimestampTz after,
 						   const pg_tz *tz, TimestampTz *next);
 
 /* sql_api.c: the same for SQL callers, raising errors with SQLSTATE 22023 */
-extern void cron_parse_or_error(const char *expr, CronSchedule *schedule);
+extern void	  cron_parse_or_error(const char *expr, CronSchedule *schedule);
 extern pg_tz *cron_timezone(const char *name);
 
-#endif							/* RACING_SCHED_CRON_H */
+#endif /* RACING_SCHED_CRON_H */

@@ -7,8 +7,8 @@
  *	  second even while every request hangs.
  *
  * Lives here: the racing_sched.http_* settings, admission control
- * (http_max_inflight) and request spacing (http_rate_limit), per-request
- * limits, the retry loop, and the release of every curl handle when a
+ * (http_max_inflight), request spacing shared by the server's processes
+ * (http_rate_limit, a token bucket in shared memory), per-request limits, the retry loop, and the release of every curl handle when a
  * batch ends, an ERROR included.  Pure decisions (backoff, Retry-After,
  * failure phases, header syntax) live in http_policy.c; URLs and JSON are
  * other rooms' business.
@@ -27,48 +27,68 @@
 
 #include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
 #include "http.h"
 
-#define HTTP_MAX_REDIRECTS	3
-#define HTTP_MAX_WAIT_MS	1000	/* wake at least this often regardless */
+#define HTTP_MAX_REDIRECTS 3
+#define HTTP_MAX_WAIT_MS 1000 /* wake at least this often regardless */
 
-#define HTTP_DEFAULT_HEADERS \
-	"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " \
-	"(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36" \
-	"|Accept: application/json, text/plain, */*" \
-	"|Accept-Language: en-AU,en;q=0.9" \
-	"|Origin: https://www.tab.com.au" \
+#define HTTP_DEFAULT_HEADERS                                                  \
+	"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) "                  \
+	"AppleWebKit/537.36 "                                                     \
+	"(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"                      \
+	"|Accept: application/json, text/plain, */*"                              \
+	"|Accept-Language: en-AU,en;q=0.9"                                        \
+	"|Origin: https://www.tab.com.au"                                         \
 	"|Referer: https://www.tab.com.au/"
 
 /* settings */
-static int	http_max_inflight = 4;
+static int	  http_max_inflight = 4;
 static double http_rate_limit = 2.0;
-static int	http_connect_timeout = 10000;	/* ms */
-static int	http_timeout = 30000;	/* ms */
-static int	http_low_speed_limit = 1024;	/* bytes per second */
-static int	http_low_speed_time = 10;	/* s */
-static int	http_max_response_size = 16 * 1024 * 1024;	/* bytes */
-static char *http_ca_file = NULL;
-static char *http_headers = NULL;
-static int	http_max_retries = 2;
-static int	http_retry_base_delay = 500;	/* ms */
-static int	http_retry_max_delay = 30000;	/* ms */
+static int	  http_connect_timeout = 10000;				 /* ms */
+static int	  http_timeout = 30000;						 /* ms */
+static int	  http_low_speed_limit = 1024;				 /* bytes per second */
+static int	  http_low_speed_time = 10;					 /* s */
+static int	  http_max_response_size = 16 * 1024 * 1024; /* bytes */
+static char	 *http_ca_file = NULL;
+static char	 *http_headers = NULL;
+static int	  http_max_retries = 2;
+static int	  http_retry_base_delay = 500;	/* ms */
+static int	  http_retry_max_delay = 30000; /* ms */
 
 HttpAttemptHook http_attempt_hook = NULL;
-HttpCounters http_counters;
+HttpCounters	http_counters;
 
 static bool curl_ready = false;
-static HttpTokenBucket rate_bucket;
+
+/*
+ * The request-rate bucket is shared by every process of the server, so
+ * http_rate_limit bounds what the whole server sends, however many job
+ * workers run.  local_bucket serves only if shared memory is missing.
+ */
+typedef struct HttpShared
+{
+	slock_t			mutex;
+	HttpTokenBucket bucket;
+} HttpShared;
+
+static HttpShared			  *http_shared = NULL;
+static HttpTokenBucket		   local_bucket;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 typedef enum TransferState
 {
-	XFER_PENDING,				/* waiting for admission (or a retry delay) */
-	XFER_RUNNING,				/* in the multi handle */
+	XFER_PENDING, /* waiting for admission (or a retry delay) */
+	XFER_RUNNING, /* in the multi handle */
 	XFER_DONE
 } TransferState;
 
@@ -76,66 +96,66 @@ struct Batch;
 
 typedef struct Transfer
 {
-	HttpRequest *req;
+	HttpRequest	 *req;
 	struct Batch *batch;
-	CURL	   *easy;
+	CURL		 *easy;
 	TransferState state;
-	int64		not_before_ms;	/* monotonic; no admission before this */
-	int64		first_start_ms;
+	int64		  not_before_ms; /* monotonic; no admission before this */
+	int64		  first_start_ms;
 
 	/* written by curl callbacks: malloc only, never ereport */
-	char	   *buf;
-	size_t		len;
-	size_t		cap;
-	bool		size_capped;
-	bool		oom;
-	bool		headers_seen;
-	char		retry_after[64];
-	char		errbuf[CURL_ERROR_SIZE];
+	char  *buf;
+	size_t len;
+	size_t cap;
+	bool   size_capped;
+	bool   oom;
+	bool   headers_seen;
+	char   retry_after[64];
+	char   errbuf[CURL_ERROR_SIZE];
 } Transfer;
 
 typedef struct SocketWatch
 {
 	curl_socket_t fd;
-	int			what;			/* CURL_POLL_IN / OUT / INOUT */
+	int			  what; /* CURL_POLL_IN / OUT / INOUT */
 } SocketWatch;
 
 typedef struct Batch
 {
-	MemoryContext cxt;			/* owns this struct; reset releases curl */
-	MemoryContext callercxt;	/* bodies and URLs are copied here */
+	MemoryContext		  cxt; /* owns this struct; reset releases curl */
+	MemoryContext		  callercxt; /* bodies and URLs are copied here */
 	MemoryContextCallback release_cb;
 
-	CURLM	   *multi;
+	CURLM			  *multi;
 	struct curl_slist *headers;
-	Transfer   *xfers;
-	int			n;
-	int			inflight;
-	int			remaining;
+	Transfer		  *xfers;
+	int				   n;
+	int				   inflight;
+	int				   remaining;
 
 	/* settings, fixed for the whole batch */
-	int			max_inflight;
-	double		rate_limit;
-	size_t		max_size;
-	int			max_retries;
+	int	   max_inflight;
+	double rate_limit;
+	size_t max_size;
+	int	   max_retries;
 
 	/* written by curl callbacks: malloc only, never ereport */
 	SocketWatch *socks;
-	int			nsocks;
-	int			socks_cap;
-	bool		socks_dirty;
-	bool		socks_oom;
-	int64		timer_deadline_ms;	/* monotonic; -1 when curl wants none */
+	int			 nsocks;
+	int			 socks_cap;
+	bool		 socks_dirty;
+	bool		 socks_oom;
+	int64		 timer_deadline_ms; /* monotonic; -1 when curl wants none */
 
 	WaitEventSet *wes;
-	WaitEvent  *events;
-	int			nevents;
+	WaitEvent	 *events;
+	int			  nevents;
 
 	/* for the DEBUG1 line at the end of a batch */
-	int64		started_ms;
-	int			attempts;
-	int			waits;
-	int			rebuilds;
+	int64 started_ms;
+	int	  attempts;
+	int	  waits;
+	int	  rebuilds;
 } Batch;
 
 static int64
@@ -160,7 +180,8 @@ check_http_headers(char **newval, void **extra, GucSource source)
 
 	if (why != NULL)
 	{
-		GUC_check_errmsg("invalid item %d in racing_sched.http_headers", bad_item);
+		GUC_check_errmsg("invalid item %d in racing_sched.http_headers",
+						 bad_item);
 		GUC_check_errdetail("%s", why);
 		GUC_check_errhint("Write the headers as \"Name: value|Name: value\".");
 		return false;
@@ -188,11 +209,13 @@ check_curl_features(void)
 	curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
 
 	if (!(vi->features & CURL_VERSION_ASYNCHDNS))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("libcurl %s has no asynchronous resolver", vi->version),
-				 errdetail("Without one, a DNS lookup blocks the process and cannot be interrupted."),
-				 errhint("Use a libcurl built with the threaded resolver or c-ares.")));
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("libcurl %s has no asynchronous resolver",
+							   vi->version),
+						errdetail("Without one, a DNS lookup blocks the "
+								  "process and cannot be interrupted."),
+						errhint("Use a libcurl built with the threaded "
+								"resolver or c-ares.")));
 	if (vi->version_num < 0x075500)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -205,57 +228,125 @@ http_define_settings(void)
 {
 	check_curl_features();
 
-	DefineCustomIntVariable("racing_sched.http_max_inflight",
-							"Maximum number of HTTP transfers running at once in one process.",
-							NULL, &http_max_inflight, 4, 1, 64,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomRealVariable("racing_sched.http_rate_limit",
-							 "Maximum HTTP requests started per second by one process (0 = unlimited).",
-							 "Retries count as requests.",
-							 &http_rate_limit, 2.0, 0.0, 1000.0,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("racing_sched.http_connect_timeout",
-							"Time allowed to resolve and connect, TLS handshake included.",
-							NULL, &http_connect_timeout, 10000, 100, 600000,
-							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("racing_sched.http_timeout",
-							"Time allowed for one HTTP attempt from start to last byte.",
-							NULL, &http_timeout, 30000, 100, 3600000,
-							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("racing_sched.http_low_speed_limit",
-							"An HTTP attempt slower than this many bytes per second for http_low_speed_time is abandoned (0 = off).",
-							NULL, &http_low_speed_limit, 1024, 0, INT_MAX,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("racing_sched.http_low_speed_time",
-							"How long an HTTP attempt may stay below http_low_speed_limit.",
-							NULL, &http_low_speed_time, 10, 1, 3600,
-							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("racing_sched.http_max_response_size",
-							"Largest HTTP response body accepted, counted after decompression.",
-							NULL, &http_max_response_size, 16 * 1024 * 1024,
-							1024, 512 * 1024 * 1024,
-							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"racing_sched.http_max_inflight",
+		"Maximum number of HTTP transfers running at once in one process.",
+		NULL, &http_max_inflight, 4, 1, 64, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable(
+		"racing_sched.http_rate_limit",
+		"Maximum HTTP requests started per second by the whole server (0 = "
+		"unlimited).",
+		"Shared by all processes; retries count as requests.",
+		&http_rate_limit, 2.0, 0.0, 1000.0, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"racing_sched.http_connect_timeout",
+		"Time allowed to resolve and connect, TLS handshake included.", NULL,
+		&http_connect_timeout, 10000, 100, 600000, PGC_SUSET, GUC_UNIT_MS,
+		NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"racing_sched.http_timeout",
+		"Time allowed for one HTTP attempt from start to last byte.", NULL,
+		&http_timeout, 30000, 100, 3600000, PGC_SUSET, GUC_UNIT_MS, NULL, NULL,
+		NULL);
+	DefineCustomIntVariable(
+		"racing_sched.http_low_speed_limit",
+		"An HTTP attempt slower than this many bytes per second for "
+		"http_low_speed_time is abandoned (0 = off).",
+		NULL, &http_low_speed_limit, 1024, 0, INT_MAX, PGC_SUSET, 0, NULL,
+		NULL, NULL);
+	DefineCustomIntVariable(
+		"racing_sched.http_low_speed_time",
+		"How long an HTTP attempt may stay below http_low_speed_limit.", NULL,
+		&http_low_speed_time, 10, 1, 3600, PGC_SUSET, GUC_UNIT_S, NULL, NULL,
+		NULL);
+	DefineCustomIntVariable(
+		"racing_sched.http_max_response_size",
+		"Largest HTTP response body accepted, counted after decompression.",
+		NULL, &http_max_response_size, 16 * 1024 * 1024, 1024,
+		512 * 1024 * 1024, PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
 	DefineCustomStringVariable("racing_sched.http_ca_file",
-							   "File of CA certificates trusted for HTTPS instead of the system store.",
-							   "Empty means the system store.",
-							   &http_ca_file, "",
-							   PGC_SUSET, 0, check_http_ca_file, NULL, NULL);
-	DefineCustomStringVariable("racing_sched.http_headers",
-							   "Extra HTTP request headers, written \"Name: value|Name: value\".",
-							   NULL, &http_headers, HTTP_DEFAULT_HEADERS,
-							   PGC_SUSET, 0, check_http_headers, NULL, NULL);
+							   "File of CA certificates trusted for HTTPS "
+							   "instead of the system store.",
+							   "Empty means the system store.", &http_ca_file,
+							   "", PGC_SUSET, 0, check_http_ca_file, NULL,
+							   NULL);
+	DefineCustomStringVariable(
+		"racing_sched.http_headers",
+		"Extra HTTP request headers, written \"Name: value|Name: value\".",
+		NULL, &http_headers, HTTP_DEFAULT_HEADERS, PGC_SUSET, 0,
+		check_http_headers, NULL, NULL);
 	DefineCustomIntVariable("racing_sched.http_max_retries",
-							"Retries of an HTTP request after a 429, a 5xx or a transient network error.",
-							NULL, &http_max_retries, 2, 0, 10,
-							PGC_SUSET, 0, NULL, NULL, NULL);
+							"Retries of an HTTP request after a 429, a 5xx or "
+							"a transient network error.",
+							NULL, &http_max_retries, 2, 0, 10, PGC_SUSET, 0,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("racing_sched.http_retry_base_delay",
-							"First HTTP retry delay; it doubles for each further retry, with jitter.",
+							"First HTTP retry delay; it doubles for each "
+							"further retry, with jitter.",
 							NULL, &http_retry_base_delay, 500, 0, 600000,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("racing_sched.http_retry_max_delay",
-							"Longest delay before an HTTP retry, Retry-After included.",
-							NULL, &http_retry_max_delay, 30000, 0, 3600000,
-							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"racing_sched.http_retry_max_delay",
+		"Longest delay before an HTTP retry, Retry-After included.", NULL,
+		&http_retry_max_delay, 30000, 0, 3600000, PGC_SUSET, GUC_UNIT_MS, NULL,
+		NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * shared request-rate bucket
+ * ---------------------------------------------------------------------
+ */
+
+static void
+http_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(HttpShared)));
+}
+
+static void
+http_shmem_startup(void)
+{
+	bool found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	http_shared =
+		ShmemInitStruct("racing_sched http", sizeof(HttpShared), &found);
+	if (!found)
+	{
+		memset(http_shared, 0, sizeof(HttpShared));
+		SpinLockInit(&http_shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+http_register_shmem(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = http_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = http_shmem_startup;
+}
+
+/* 0 and a token taken, or the milliseconds until the next token */
+static int64
+take_rate_token(double rate, int64 now)
+{
+	int64 wait;
+
+	if (rate <= 0)
+		return 0;
+	if (http_shared == NULL)
+		return http_bucket_take(&local_bucket, rate, now);
+	SpinLockAcquire(&http_shared->mutex);
+	wait = http_bucket_take(&http_shared->bucket, rate, now);
+	SpinLockRelease(&http_shared->mutex);
+	return wait;
 }
 
 /* ---------------------------------------------------------------------
@@ -266,8 +357,8 @@ http_define_settings(void)
 static size_t
 write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
-	Transfer   *t = (Transfer *) userdata;
-	size_t		n = size * nmemb;
+	Transfer *t = (Transfer *) userdata;
+	size_t	  n = size * nmemb;
 
 	/* decoded bytes: the cap holds for gzip bombs too */
 	if (n > t->batch->max_size - t->len)
@@ -277,8 +368,8 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	}
 	if (t->len + n + 1 > t->cap)
 	{
-		size_t		newcap = t->cap ? t->cap : 16384;
-		char	   *newbuf;
+		size_t newcap = t->cap ? t->cap : 16384;
+		char  *newbuf;
 
 		while (newcap < t->len + n + 1)
 			newcap *= 2;
@@ -301,8 +392,8 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 static size_t
 header_cb(char *data, size_t size, size_t nitems, void *userdata)
 {
-	Transfer   *t = (Transfer *) userdata;
-	size_t		n = size * nitems;
+	Transfer *t = (Transfer *) userdata;
+	size_t	  n = size * nitems;
 
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
 	{
@@ -312,7 +403,7 @@ header_cb(char *data, size_t size, size_t nitems, void *userdata)
 	}
 	else if (n > 12 && pg_strncasecmp(data, "Retry-After:", 12) == 0)
 	{
-		size_t		len = n - 12;
+		size_t len = n - 12;
 
 		if (len >= sizeof(t->retry_after))
 			len = sizeof(t->retry_after) - 1;
@@ -325,8 +416,8 @@ header_cb(char *data, size_t size, size_t nitems, void *userdata)
 static int
 socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-	Batch	   *b = (Batch *) userp;
-	int			i;
+	Batch *b = (Batch *) userp;
+	int	   i;
 
 	for (i = 0; i < b->nsocks; i++)
 		if (b->socks[i].fd == fd)
@@ -346,8 +437,9 @@ socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 	{
 		if (b->nsocks == b->socks_cap)
 		{
-			int			newcap = b->socks_cap ? b->socks_cap * 2 : 8;
-			SocketWatch *grown = realloc(b->socks, newcap * sizeof(SocketWatch));
+			int			 newcap = b->socks_cap ? b->socks_cap * 2 : 8;
+			SocketWatch *grown =
+				realloc(b->socks, newcap * sizeof(SocketWatch));
 
 			if (grown == NULL)
 			{
@@ -372,7 +464,7 @@ socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 static int
 timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-	Batch	   *b = (Batch *) userp;
+	Batch *b = (Batch *) userp;
 
 	b->timer_deadline_ms = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
 	return 0;
@@ -391,12 +483,12 @@ timer_cb(CURLM *multi, long timeout_ms, void *userp)
 static void
 batch_release(void *arg)
 {
-	Batch	   *b = (Batch *) arg;
-	int			i;
+	Batch *b = (Batch *) arg;
+	int	   i;
 
 	for (i = 0; i < b->n; i++)
 	{
-		Transfer   *t = &b->xfers[i];
+		Transfer *t = &b->xfers[i];
 
 		if (t->easy != NULL)
 		{
@@ -424,16 +516,16 @@ batch_release(void *arg)
 static void
 http_global_init(void)
 {
-	CURLcode	rc;
+	CURLcode rc;
 
 	if (curl_ready)
 		return;
 	check_curl_features();
 	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not initialize libcurl: %s", curl_easy_strerror(rc))));
+		ereport(ERROR, (errcode(ERRCODE_SYSTEM_ERROR),
+						errmsg("could not initialize libcurl: %s",
+							   curl_easy_strerror(rc))));
 	curl_ready = true;
 }
 
@@ -441,13 +533,13 @@ static struct curl_slist *
 build_header_list(void)
 {
 	struct curl_slist *list = NULL;
-	const char *cursor = http_headers ? http_headers : "";
-	const char *item;
-	size_t		len;
+	const char		  *cursor = http_headers ? http_headers : "";
+	const char		  *item;
+	size_t			   len;
 
 	while (http_headers_next(&cursor, &item, &len))
 	{
-		char	   *line = pnstrdup(item, len);
+		char			  *line = pnstrdup(item, len);
 		struct curl_slist *next = curl_slist_append(list, line);
 
 		pfree(line);
@@ -455,31 +547,30 @@ build_header_list(void)
 		{
 			curl_slist_free_all(list);
 			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
+					(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 		}
 		list = next;
 	}
 	return list;
 }
 
-#define SETOPT(easy, opt, val) \
-	do { \
-		if (curl_easy_setopt((easy), (opt), (val)) != CURLE_OK) \
-			ereport(ERROR, \
-					(errcode(ERRCODE_INTERNAL_ERROR), \
-					 errmsg("could not set libcurl option %s", #opt))); \
+#define SETOPT(easy, opt, val)                                                \
+	do                                                                        \
+	{                                                                         \
+		if (curl_easy_setopt((easy), (opt), (val)) != CURLE_OK)               \
+			ereport(ERROR,                                                    \
+					(errcode(ERRCODE_INTERNAL_ERROR),                         \
+					 errmsg("could not set libcurl option %s", #opt)));       \
 	} while (0)
 
 static void
 transfer_setup(Batch *b, Transfer *t)
 {
-	CURL	   *easy = curl_easy_init();
+	CURL *easy = curl_easy_init();
 
 	if (easy == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not create a libcurl handle")));
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
+						errmsg("could not create a libcurl handle")));
 	t->easy = easy;
 
 	SETOPT(easy, CURLOPT_PRIVATE, t);
@@ -487,7 +578,10 @@ transfer_setup(Batch *b, Transfer *t)
 	SETOPT(easy, CURLOPT_HTTPGET, 1L);
 	SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* a redirect may never downgrade a verified https request to http */
+	SETOPT(easy, CURLOPT_REDIR_PROTOCOLS_STR,
+		   pg_strncasecmp(t->req->url, "https:", 6) == 0 ? "https"
+														 : "http,https");
 	SETOPT(easy, CURLOPT_FOLLOWLOCATION, 1L);
 	SETOPT(easy, CURLOPT_MAXREDIRS, (long) HTTP_MAX_REDIRECTS);
 	SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) http_connect_timeout);
@@ -513,7 +607,7 @@ transfer_setup(Batch *b, Transfer *t)
 static void
 batch_setup(Batch *b, HttpRequest *reqs, int n)
 {
-	int			i;
+	int i;
 
 	b->n = n;
 	b->remaining = n;
@@ -527,12 +621,13 @@ batch_setup(Batch *b, HttpRequest *reqs, int n)
 
 	b->multi = curl_multi_init();
 	if (b->multi == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not create a libcurl multi handle")));
-	if (curl_multi_setopt(b->multi, CURLMOPT_SOCKETFUNCTION, socket_cb) != CURLM_OK ||
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
+						errmsg("could not create a libcurl multi handle")));
+	if (curl_multi_setopt(b->multi, CURLMOPT_SOCKETFUNCTION, socket_cb) !=
+			CURLM_OK ||
 		curl_multi_setopt(b->multi, CURLMOPT_SOCKETDATA, b) != CURLM_OK ||
-		curl_multi_setopt(b->multi, CURLMOPT_TIMERFUNCTION, timer_cb) != CURLM_OK ||
+		curl_multi_setopt(b->multi, CURLMOPT_TIMERFUNCTION, timer_cb) !=
+			CURLM_OK ||
 		curl_multi_setopt(b->multi, CURLMOPT_TIMERDATA, b) != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -541,7 +636,7 @@ batch_setup(Batch *b, HttpRequest *reqs, int n)
 
 	for (i = 0; i < n; i++)
 	{
-		Transfer   *t = &b->xfers[i];
+		Transfer	*t = &b->xfers[i];
 		HttpRequest *req = &reqs[i];
 
 		req->ok = false;
@@ -558,7 +653,6 @@ batch_setup(Batch *b, HttpRequest *reqs, int n)
 		t->req = req;
 		t->batch = b;
 		t->state = XFER_PENDING;
-		transfer_setup(b, t);
 	}
 }
 
@@ -571,9 +665,9 @@ static void
 check_multi(CURLMcode mc, const char *what)
 {
 	if (mc != CURLM_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("libcurl %s failed: %s", what, curl_multi_strerror(mc))));
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+						errmsg("libcurl %s failed: %s", what,
+							   curl_multi_strerror(mc))));
 }
 
 static void
@@ -587,6 +681,12 @@ start_attempt(Batch *b, Transfer *t, int64 now)
 	t->errbuf[0] = '\0';
 	if (t->req->attempts == 0)
 		t->first_start_ms = now;
+	/*
+	 * Handles are made on admission and freed on completion, so a batch of
+	 * hundreds of requests holds only about http_max_inflight of them.
+	 */
+	if (t->easy == NULL)
+		transfer_setup(b, t);
 	check_multi(curl_multi_add_handle(b->multi, t->easy), "add handle");
 	t->state = XFER_RUNNING;
 	t->req->attempts++;
@@ -603,14 +703,14 @@ start_attempt(Batch *b, Transfer *t, int64 now)
 static int64
 admit(Batch *b)
 {
-	int64		now = monotonic_ms();
-	int64		wait = -1;
-	int			i;
+	int64 now = monotonic_ms();
+	int64 wait = -1;
+	int	  i;
 
 	for (i = 0; i < b->n && b->inflight < b->max_inflight; i++)
 	{
-		Transfer   *t = &b->xfers[i];
-		int64		token_wait;
+		Transfer *t = &b->xfers[i];
+		int64	  token_wait;
 
 		if (t->state != XFER_PENDING)
 			continue;
@@ -620,7 +720,7 @@ admit(Batch *b)
 				wait = t->not_before_ms - now;
 			continue;
 		}
-		token_wait = http_bucket_take(&rate_bucket, b->rate_limit, now);
+		token_wait = take_rate_token(b->rate_limit, now);
 		if (token_wait > 0)
 		{
 			if (wait < 0 || token_wait < wait)
@@ -636,17 +736,19 @@ static void
 describe_failure(Transfer *t, CURLcode code)
 {
 	HttpRequest *req = t->req;
-	const char *phase = http_phase_name(req->phase);
+	const char	*phase = http_phase_name(req->phase);
 
 	if (req->phase == HTTP_PHASE_SIZE_CAP)
 		snprintf(req->error, sizeof(req->error),
-				 "%s: response body exceeds racing_sched.http_max_response_size (%zu bytes)",
+				 "%s: response body exceeds "
+				 "racing_sched.http_max_response_size (%zu bytes)",
 				 phase, t->batch->max_size);
 	else if (t->oom)
 		snprintf(req->error, sizeof(req->error),
 				 "%s: out of memory while receiving the body", phase);
 	else if (req->phase == HTTP_PHASE_HTTP_STATUS)
-		snprintf(req->error, sizeof(req->error), "%s: HTTP %ld", phase, req->status);
+		snprintf(req->error, sizeof(req->error), "%s: HTTP %ld", phase,
+				 req->status);
 	else
 		snprintf(req->error, sizeof(req->error), "%s: %s", phase,
 				 t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
@@ -656,7 +758,7 @@ static void
 finish_transfer(Batch *b, Transfer *t)
 {
 	HttpRequest *req = t->req;
-	char	   *url = NULL;
+	char		*url = NULL;
 
 	/* a body cut at the cap is useless to the caller: count it, keep none */
 	if (t->len > 0 && !t->size_capped)
@@ -671,8 +773,11 @@ finish_transfer(Batch *b, Transfer *t)
 	t->buf = NULL;
 	t->cap = 0;
 
-	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
+	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK &&
+		url)
 		req->effective_url = MemoryContextStrdup(b->callercxt, url);
+	curl_easy_cleanup(t->easy);
+	t->easy = NULL;
 	req->elapsed_ms = monotonic_ms() - t->first_start_ms;
 	t->state = XFER_DONE;
 	b->remaining--;
@@ -686,12 +791,12 @@ finish_transfer(Batch *b, Transfer *t)
 static void
 complete_attempt(Batch *b, CURL *easy, CURLcode code)
 {
-	Transfer   *t = NULL;
-	HttpRequest *req;
+	Transfer		*t = NULL;
+	HttpRequest		*req;
 	HttpAttemptFacts f;
-	curl_off_t	us;
-	char	   *url = NULL;
-	bool		retry;
+	curl_off_t		 us;
+	char			*url = NULL;
+	bool			 retry;
 
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &t);
 	req = t->req;
@@ -701,7 +806,8 @@ complete_attempt(Batch *b, CURL *easy, CURLcode code)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &f.status);
 	f.size_capped = t->size_capped;
 	f.headers_seen = t->headers_seen;
-	if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
+	if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK &&
+		url)
 		f.https = pg_strncasecmp(url, "https:", 6) == 0;
 	if (curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &us) == CURLE_OK)
 		f.namelookup_us = us;
@@ -726,17 +832,16 @@ complete_attempt(Batch *b, CURL *easy, CURLcode code)
 	else
 		describe_failure(t, code);
 
-	retry = !req->ok && http_is_retryable(&f) && req->attempts <= b->max_retries;
+	retry =
+		!req->ok && http_is_retryable(&f) && req->attempts <= b->max_retries;
 	if (retry)
 	{
-		int64		delay;
+		int64 delay;
 
-		delay = http_retry_delay_ms(req->attempts,
-									t->retry_after[0] ? t->retry_after : NULL,
-									time(NULL),
-									http_retry_base_delay,
-									http_retry_max_delay,
-									pg_prng_uint32(&pg_global_prng_state));
+		delay = http_retry_delay_ms(
+			req->attempts, t->retry_after[0] ? t->retry_after : NULL,
+			time(NULL), http_retry_base_delay, http_retry_max_delay,
+			pg_prng_uint32(&pg_global_prng_state));
 		t->not_before_ms = monotonic_ms() + delay;
 		http_counters.retries++;
 	}
@@ -750,8 +855,8 @@ complete_attempt(Batch *b, CURL *easy, CURLcode code)
 static void
 collect_finished(Batch *b)
 {
-	CURLMsg    *msg;
-	int			left;
+	CURLMsg *msg;
+	int		 left;
 
 	while ((msg = curl_multi_info_read(b->multi, &left)) != NULL)
 	{
@@ -763,7 +868,7 @@ collect_finished(Batch *b)
 static void
 rebuild_wait_set(Batch *b)
 {
-	int			i;
+	int i;
 
 	if (b->wes != NULL)
 		FreeWaitEventSet(b->wes);
@@ -776,10 +881,11 @@ rebuild_wait_set(Batch *b)
 	b->wes = CreateWaitEventSet(b->cxt, b->nevents);
 	b->events = MemoryContextAlloc(b->cxt, sizeof(WaitEvent) * b->nevents);
 	AddWaitEventToSet(b->wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(b->wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(b->wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL,
+					  NULL);
 	for (i = 0; i < b->nsocks; i++)
 	{
-		uint32		ev = 0;
+		uint32 ev = 0;
 
 		if (b->socks[i].what & CURL_POLL_IN)
 			ev |= WL_SOCKET_READABLE;
@@ -795,9 +901,9 @@ rebuild_wait_set(Batch *b)
 static void
 wait_and_drive(Batch *b, int64 timeout)
 {
-	int			nready;
-	int			i;
-	int			running;
+	int nready;
+	int i;
+	int running;
 
 	if (b->wes == NULL || b->socks_dirty)
 		rebuild_wait_set(b);
@@ -807,8 +913,8 @@ wait_and_drive(Batch *b, int64 timeout)
 							  PG_WAIT_EXTENSION);
 	for (i = 0; i < nready; i++)
 	{
-		WaitEvent  *ev = &b->events[i];
-		int			flags = 0;
+		WaitEvent *ev = &b->events[i];
+		int		   flags = 0;
 
 		if (ev->events & WL_LATCH_SET)
 		{
@@ -820,8 +926,9 @@ wait_and_drive(Batch *b, int64 timeout)
 		if (ev->events & WL_SOCKET_WRITEABLE)
 			flags |= CURL_CSELECT_OUT;
 		if (flags != 0)
-			check_multi(curl_multi_socket_action(b->multi, ev->fd, flags, &running),
-						"socket action");
+			check_multi(
+				curl_multi_socket_action(b->multi, ev->fd, flags, &running),
+				"socket action");
 	}
 }
 
@@ -830,23 +937,22 @@ batch_run(Batch *b)
 {
 	for (;;)
 	{
-		int64		now;
-		int64		timeout;
-		int64		admit_wait;
-		int			running;
+		int64 now;
+		int64 timeout;
+		int64 admit_wait;
+		int	  running;
 
 		CHECK_FOR_INTERRUPTS();
 		if (b->socks_oom)
 			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
+					(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 
 		now = monotonic_ms();
 		if (b->timer_deadline_ms >= 0 && b->timer_deadline_ms <= now)
 		{
 			b->timer_deadline_ms = -1;
-			check_multi(curl_multi_socket_action(b->multi, CURL_SOCKET_TIMEOUT, 0,
-												 &running),
+			check_multi(curl_multi_socket_action(b->multi, CURL_SOCKET_TIMEOUT,
+												 0, &running),
 						"timeout action");
 		}
 		collect_finished(b);
@@ -865,8 +971,11 @@ batch_run(Batch *b)
 		wait_and_drive(b, timeout);
 	}
 
-	elog(DEBUG1, "racing_sched http batch: %d requests, %d attempts in " INT64_FORMAT " ms, %d waits, %d wait set rebuilds",
-		 b->n, b->attempts, monotonic_ms() - b->started_ms, b->waits, b->rebuilds);
+	elog(DEBUG1,
+		 "racing_sched http batch: %d requests, %d attempts in " INT64_FORMAT
+		 " ms, %d waits, %d wait set rebuilds",
+		 b->n, b->attempts, monotonic_ms() - b->started_ms, b->waits,
+		 b->rebuilds);
 }
 
 void
@@ -874,7 +983,7 @@ http_fetch_all(HttpRequest *reqs, int n)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext cxt;
-	Batch	   *b;
+	Batch		 *b;
 
 	if (n <= 0)
 		return;

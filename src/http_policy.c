@@ -113,7 +113,8 @@ http_classify(const HttpAttemptFacts *f)
 		case CURLE_HTTP2:
 		case CURLE_HTTP2_STREAM:
 		case CURLE_WEIRD_SERVER_REPLY:
-			return f->headers_seen ? HTTP_PHASE_RECEIVE : HTTP_PHASE_WAIT_HEADERS;
+			return f->headers_seen ? HTTP_PHASE_RECEIVE
+								   : HTTP_PHASE_WAIT_HEADERS;
 		case CURLE_PARTIAL_FILE:
 		case CURLE_WRITE_ERROR:
 			return HTTP_PHASE_RECEIVE;
@@ -172,7 +173,7 @@ http_parse_retry_after(const char *value, time_t now, int64_t *delay_ms)
 	/* delta-seconds */
 	if (isdigit((unsigned char) value[0]))
 	{
-		int64_t		secs = 0;
+		int64_t secs = 0;
 
 		for (p = value; p < end; p++)
 		{
@@ -205,15 +206,15 @@ int64_t
 http_retry_delay_ms(int attempt, const char *retry_after, time_t now,
 					int64_t base_ms, int64_t max_ms, uint32_t jitter)
 {
-	int64_t		delay;
+	int64_t delay;
 
 	if (max_ms < 0)
 		max_ms = 0;
 
 	if (!http_parse_retry_after(retry_after, now, &delay))
 	{
-		int			shift = attempt > 1 ? attempt - 1 : 0;
-		int64_t		half;
+		int		shift = attempt > 1 ? attempt - 1 : 0;
+		int64_t half;
 
 		if (base_ms < 0)
 			base_ms = 0;
@@ -224,7 +225,8 @@ http_retry_delay_ms(int attempt, const char *retry_after, time_t now,
 		if (delay > max_ms)
 			delay = max_ms;
 		half = delay / 2;
-		delay = half + (half > 0 ? (int64_t) (jitter % (uint64_t) (half + 1)) : 0);
+		delay =
+			half + (half > 0 ? (int64_t) (jitter % (uint64_t) (half + 1)) : 0);
 	}
 
 	if (delay > max_ms)
@@ -237,7 +239,7 @@ http_retry_delay_ms(int attempt, const char *retry_after, time_t now,
 int64_t
 http_bucket_take(HttpTokenBucket *b, double rate, int64_t now_ms)
 {
-	double		wait;
+	double wait;
 
 	if (rate <= 0)
 		return 0;
@@ -319,15 +321,16 @@ http_headers_check(const char *spec, int *bad_item)
 
 	while (http_headers_next(&cursor, &item, &len))
 	{
-		size_t		i;
-		size_t		namelen;
+		size_t i;
+		size_t namelen;
 
 		n++;
 		*bad_item = n;
 		for (i = 0; i < len && item[i] != ':'; i++)
 		{
 			if (!is_tchar((unsigned char) item[i]))
-				return "A header name may hold only letters, digits and !#$%&'*+-.^_`~.";
+				return "A header name may hold only letters, digits and "
+					   "!#$%&'*+-.^_`~.";
 		}
 		if (i == len)
 			return "Each header must be written as \"Name: value\".";
@@ -344,7 +347,8 @@ http_headers_check(const char *spec, int *bad_item)
 		if ((namelen == 6 && strncasecmp(item, "Cookie", 6) == 0))
 			return "Cookies are never sent.";
 		if ((namelen == 15 && strncasecmp(item, "Accept-Encoding", 15) == 0))
-			return "Accept-Encoding is set by the client itself, so that the size cap applies to decoded bytes.";
+			return "Accept-Encoding is set by the client itself, so that the "
+				   "size cap applies to decoded bytes.";
 	}
 	*bad_item = 0;
 	return NULL;

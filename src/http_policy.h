@@ -23,7 +23,7 @@
 typedef enum HttpPhase
 {
 	HTTP_PHASE_NONE = 0,
-	HTTP_PHASE_SETUP,			/* bad URL, option refused, out of memory */
+	HTTP_PHASE_SETUP, /* bad URL, option refused, out of memory */
 	HTTP_PHASE_RESOLVE,
 	HTTP_PHASE_CONNECT,
 	HTTP_PHASE_TLS,
@@ -43,20 +43,20 @@ typedef enum HttpPhase
  */
 typedef struct HttpAttemptFacts
 {
-	int			curl_code;		/* CURLcode */
-	long		status;			/* last HTTP status seen, 0 if none */
-	bool		size_capped;	/* the write callback cut the body */
-	bool		headers_seen;	/* a status line arrived */
-	bool		https;			/* the last URL tried was https */
-	int64_t		namelookup_us;	/* libcurl timings, 0 if not reached */
-	int64_t		connect_us;
-	int64_t		appconnect_us;
-	int64_t		pretransfer_us;
+	int		curl_code;	   /* CURLcode */
+	long	status;		   /* last HTTP status seen, 0 if none */
+	bool	size_capped;   /* the write callback cut the body */
+	bool	headers_seen;  /* a status line arrived */
+	bool	https;		   /* the last URL tried was https */
+	int64_t namelookup_us; /* libcurl timings, 0 if not reached */
+	int64_t connect_us;
+	int64_t appconnect_us;
+	int64_t pretransfer_us;
 } HttpAttemptFacts;
 
 extern const char *http_phase_name(HttpPhase phase);
-extern HttpPhase http_classify(const HttpAttemptFacts *facts);
-extern bool http_is_retryable(const HttpAttemptFacts *facts);
+extern HttpPhase   http_classify(const HttpAttemptFacts *facts);
+extern bool		   http_is_retryable(const HttpAttemptFacts *facts);
 
 /*
  * Retry-After: delta-seconds or an HTTP-date (all three RFC 9110 forms).
@@ -74,8 +74,8 @@ extern bool http_parse_retry_after(const char *value, time_t now,
  * [0, max_ms].
  */
 extern int64_t http_retry_delay_ms(int attempt, const char *retry_after,
-								   time_t now, int64_t base_ms,
-								   int64_t max_ms, uint32_t jitter);
+								   time_t now, int64_t base_ms, int64_t max_ms,
+								   uint32_t jitter);
 
 /*
  * Token bucket holding at most one token: requests are spaced at least
@@ -85,9 +85,9 @@ extern int64_t http_retry_delay_ms(int attempt, const char *retry_after,
  */
 typedef struct HttpTokenBucket
 {
-	double		tokens;
-	int64_t		last_ms;
-	bool		primed;
+	double	tokens;
+	int64_t last_ms;
+	bool	primed;
 } HttpTokenBucket;
 
 extern int64_t http_bucket_take(HttpTokenBucket *bucket, double rate,
@@ -106,7 +106,7 @@ extern int64_t http_bucket_take(HttpTokenBucket *bucket, double rate,
  * false at the end.
  */
 extern const char *http_headers_check(const char *spec, int *bad_item);
-extern bool http_headers_next(const char **cursor, const char **item,
-							  size_t *len);
+extern bool		   http_headers_next(const char **cursor, const char **item,
+									 size_t *len);
 
-#endif							/* RACING_SCHED_HTTP_POLICY_H */
+#endif /* RACING_SCHED_HTTP_POLICY_H */

@@ -31,8 +31,9 @@ PG_FUNCTION_INFO_V1(racing_sched_http_get_all);
 static void
 append_outcome(StringInfo buf, const HttpRequest *req, bool include_body)
 {
-	appendStringInfo(buf, "{\"ok\": %s, \"status\": %ld, \"curl_code\": %d, \"phase\": ",
-					 req->ok ? "true" : "false", req->status, req->curl_code);
+	appendStringInfo(
+		buf, "{\"ok\": %s, \"status\": %ld, \"curl_code\": %d, \"phase\": ",
+		req->ok ? "true" : "false", req->status, req->curl_code);
 	if (req->phase == HTTP_PHASE_NONE)
 		appendStringInfoString(buf, "null");
 	else
@@ -42,7 +43,8 @@ append_outcome(StringInfo buf, const HttpRequest *req, bool include_body)
 		appendStringInfoString(buf, "null");
 	else
 		escape_json(buf, req->error);
-	appendStringInfo(buf, ", \"bytes\": %zu, \"elapsed_ms\": " INT64_FORMAT
+	appendStringInfo(buf,
+					 ", \"bytes\": %zu, \"elapsed_ms\": " INT64_FORMAT
 					 ", \"attempts\": %d, \"effective_url\": ",
 					 req->body_len, req->elapsed_ms, req->attempts);
 	if (req->effective_url == NULL)
@@ -53,8 +55,7 @@ append_outcome(StringInfo buf, const HttpRequest *req, bool include_body)
 	{
 		appendStringInfoString(buf, ", \"body\": ");
 		/* NUL bytes or bad encoding cannot be jsonb text: report null */
-		if (req->body != NULL &&
-			strlen(req->body) == req->body_len &&
+		if (req->body != NULL && strlen(req->body) == req->body_len &&
 			pg_verifymbstr(req->body, req->body_len, true))
 			escape_json(buf, req->body);
 		else
@@ -73,7 +74,7 @@ outcome_jsonb(StringInfo buf)
 Datum
 racing_sched_http_get(PG_FUNCTION_ARGS)
 {
-	HttpRequest req;
+	HttpRequest	   req;
 	StringInfoData buf;
 
 	memset(&req, 0, sizeof(req));
@@ -90,22 +91,22 @@ racing_sched_http_get(PG_FUNCTION_ARGS)
 Datum
 racing_sched_http_get_all(PG_FUNCTION_ARGS)
 {
-	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	int			i;
-	HttpRequest *reqs;
+	ArrayType	  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	Datum		  *elems;
+	bool		  *nulls;
+	int			   n;
+	int			   i;
+	HttpRequest	  *reqs;
 	StringInfoData buf;
 
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls,
+					  &n);
 	reqs = palloc0(sizeof(HttpRequest) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("urls must not contain nulls")));
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							errmsg("urls must not contain nulls")));
 		reqs[i].url = TextDatumGetCString(elems[i]);
 		reqs[i].label = "http_get_all";
 	}

@@ -300,6 +300,7 @@ _PG_init(void)
 
 	define_settings();
 
+	http_register_shmem();
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = racing_sched_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;

@@ -261,7 +261,8 @@ static const StorePlanDef plan_defs[NUM_PLANS] = {
 		" FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::float8[])"
 		"  AS t(product, status, sel, sel_text, amount)"
 		" ON CONFLICT DO NOTHING",
-		6, {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID}
+		6, {INT8OID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		FLOAT8ARRAYOID}
 	},
 };
 
@@ -923,6 +924,14 @@ store_race_unit(const TabRace *r, const ScrapeInfo *info, StoreResult *out)
 
 	/* the prize money of a race document is the race's, not the meeting's */
 	m.has_prize_money = false;
+	if (m.venue_mnemonic == NULL && info->meeting_date != NULL)
+	{
+		if (tab_parse_date(info->meeting_date, strlen(info->meeting_date),
+						   &m.meeting_date) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid meeting date \"%s\"", info->meeting_date)));
+	}
 	out->meeting_id = upsert_meeting(&m, info->jurisdiction, false);
 	upsert_races(out->meeting_id, &m, stubs, 1, &race_id, out);
 	out->race_id = race_id;

@@ -39,6 +39,15 @@ typedef struct ScrapeInfo
 	int			http_status;	/* 0 = none (ingested from text) */
 	int64		bytes;
 	int			elapsed_ms;
+
+	/*
+	 * The racing date (YYYY-MM-DD) a race document was requested under;
+	 * NULL = unknown.  It keys the meeting of a fixed-odds-only race, whose
+	 * document gives the race's own local date as the meeting's date (the
+	 * meetings list files such a race under the list's date).  Ordinary
+	 * meetings are keyed by the document's meetingDate.
+	 */
+	const char *meeting_date;
 } ScrapeInfo;
 
 /*

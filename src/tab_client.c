@@ -178,9 +178,10 @@ add_error(TabFetchSummary *s, const char *fmt,...)
 
 static void
 fill_info(ScrapeInfo *info, const TabFetchContext *ctx, const char *jurisdiction,
-		  const HttpRequest *req)
+		  const char *date, const HttpRequest *req)
 {
 	memset(info, 0, sizeof(*info));
+	info->meeting_date = date;
 	info->job_run_id = ctx ? ctx->job_run_id : 0;
 	info->scrape_type = (ctx && ctx->scrape_type) ? ctx->scrape_type : "manual";
 	info->jurisdiction = jurisdiction;
@@ -221,7 +222,7 @@ ingest_meetings(const char *buf, size_t len, const char *jurisdiction,
 		TabParseError perr;
 		ScrapeInfo	info;
 
-		fill_info(&info, ctx, jurisdiction, req);
+		fill_info(&info, ctx, jurisdiction, NULL, req);
 		if (tab_parse_meetings(buf, len, &a, &list, &perr) != 0)
 		{
 			s->failed++;
@@ -273,7 +274,7 @@ ingest_meetings(const char *buf, size_t len, const char *jurisdiction,
 /* Parse a race document and store it; key (may be NULL) gets the outcome. */
 static void
 ingest_race(const char *buf, size_t len, const char *jurisdiction,
-			const TabFetchContext *ctx, const HttpRequest *req,
+			const char *date, const TabFetchContext *ctx, const HttpRequest *req,
 			const char *what, TabRaceKey *key, TabFetchSummary *s)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
@@ -290,7 +291,7 @@ ingest_race(const char *buf, size_t len, const char *jurisdiction,
 		StoreResult res;
 		char	   *error = NULL;
 
-		fill_info(&info, ctx, jurisdiction, req);
+		fill_info(&info, ctx, jurisdiction, date, req);
 		if (tab_parse_race(buf, len, &a, &race, &perr) != 0)
 		{
 			s->failed++;
@@ -457,7 +458,7 @@ tab_fetch_races(TabRaceKey *keys, int n, const TabFetchContext *ctx,
 			char	   *what = race_key_text(k);
 
 			if (note_request(s, TAB_ENDPOINT_RACE, &reqs[r], what))
-				ingest_race(reqs[r].body, reqs[r].body_len, k->jurisdiction, ctx,
+				ingest_race(reqs[r].body, reqs[r].body_len, k->jurisdiction, k->date, ctx,
 							&reqs[r], what, k, s);
 			/* bodies go as soon as stored: a batch can be large */
 			if (reqs[r].body)
@@ -489,9 +490,10 @@ tab_ingest_meetings_text(const char *buf, size_t len, const char *jurisdiction,
 
 void
 tab_ingest_race_text(const char *buf, size_t len, const char *jurisdiction,
-					 const TabFetchContext *ctx, TabFetchSummary *s)
+					 const char *date, const TabFetchContext *ctx,
+					 TabFetchSummary *s)
 {
-	ingest_race(buf, len, jurisdiction, ctx, NULL, "document", NULL, s);
+	ingest_race(buf, len, jurisdiction, date, ctx, NULL, "document", NULL, s);
 }
 
 static void

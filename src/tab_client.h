@@ -112,8 +112,9 @@ extern void tab_ingest_meetings_text(const char *buf, size_t len,
 									 const char *jurisdiction,
 									 const TabFetchContext *ctx,
 									 TabFetchSummary *s);
+/* date: the racing date it was requested under, or NULL (see ScrapeInfo) */
 extern void tab_ingest_race_text(const char *buf, size_t len,
-								 const char *jurisdiction,
+								 const char *jurisdiction, const char *date,
 								 const TabFetchContext *ctx,
 								 TabFetchSummary *s);
 

@@ -191,18 +191,38 @@ racing_sched_ingest_meetings(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(tab_summary_jsonb(&s));
 }
 
-/* _ingest_race(doc text, jurisdiction text DEFAULT NULL) -> jsonb */
+/*
+ * _ingest_race(doc text, jurisdiction text DEFAULT NULL,
+ *				date date DEFAULT NULL, scrape_type text DEFAULT NULL) -> jsonb
+ */
 Datum
 racing_sched_ingest_race(PG_FUNCTION_ARGS)
 {
 	text	   *doc;
 	const char *j;
+	const char *date = NULL;
+	TabFetchContext ctx = {0, NULL};
 	TabFetchSummary s;
 
 	require_arg(fcinfo, 0, "doc");
 	doc = PG_GETARG_TEXT_PP(0);
 	j = optional_jurisdiction(fcinfo, 1);
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		date = date_arg(fcinfo, 2);
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+	{
+		ctx.scrape_type = text_to_cstring(PG_GETARG_TEXT_PP(3));
+		if (strcmp(ctx.scrape_type, "morning_scrape") != 0 &&
+			strcmp(ctx.scrape_type, "pre_race_t60") != 0 &&
+			strcmp(ctx.scrape_type, "pre_race_t15") != 0 &&
+			strcmp(ctx.scrape_type, "post_race") != 0 &&
+			strcmp(ctx.scrape_type, "manual") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid scrape_type \"%s\"", ctx.scrape_type),
+					 errdetail("Allowed values: morning_scrape, pre_race_t60, pre_race_t15, post_race, manual.")));
+	}
 	tab_summary_init(&s);
-	tab_ingest_race_text(VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc), j, NULL, &s);
+	tab_ingest_race_text(VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc), j, date, &ctx, &s);
 	PG_RETURN_JSONB_P(tab_summary_jsonb(&s));
 }

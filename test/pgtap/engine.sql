@@ -3,7 +3,7 @@
 -- The shared test cluster runs with racing_sched.enabled = off, so nothing
 -- here is picked up by the scheduler.
 BEGIN;
-SELECT plan(56);
+SELECT plan(58);
 SET search_path = racing_sched, public;
 
 -- run_now: a queued manual run, due now, with a dedupe key per racing day.
@@ -146,6 +146,11 @@ SELECT throws_ok($$SELECT alter_job('nope', enabled => false)$$, '42704', NULL, 
 SELECT lives_ok($$SELECT alter_job('morning_scrape', schedule => '30 5 * * 1-5')$$, 'new schedule');
 SELECT is((SELECT last_fire_at FROM jobs WHERE job_name = 'morning_scrape'), now(),
 	'a new schedule counts from now: no catch-up fire');
+
+UPDATE jobs SET enabled = false, last_fire_at = now() - interval '3 days' WHERE job_name = 'cleanup_job_runs';
+SELECT lives_ok($$SELECT alter_job('cleanup_job_runs', enabled => true)$$, 'enable a paused job');
+SELECT is((SELECT last_fire_at FROM jobs WHERE job_name = 'cleanup_job_runs'), now(),
+	'a job enabled again counts from now: no catch-up fire for the pause');
 
 SELECT * FROM finish();
 ROLLBACK;

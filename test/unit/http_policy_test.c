@@ -15,30 +15,32 @@
 
 #include "http_policy.h"
 
-static int	failures = 0;
-static int	checks = 0;
+static int failures = 0;
+static int checks = 0;
 
-#define CHECK(cond) \
-	do { \
-		checks++; \
-		if (!(cond)) \
-		{ \
-			failures++; \
+#define CHECK(cond)                                                           \
+	do                                                                        \
+	{                                                                         \
+		checks++;                                                             \
+		if (!(cond))                                                          \
+		{                                                                     \
+			failures++;                                                       \
 			printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		} \
+		}                                                                     \
 	} while (0)
 
-#define CHECK_EQ(a, b) \
-	do { \
-		long long _a = (long long) (a); \
-		long long _b = (long long) (b); \
-		checks++; \
-		if (_a != _b) \
-		{ \
-			failures++; \
-			printf("# %s:%d: %s == %lld, expected %lld\n", \
-					__FILE__, __LINE__, #a, _a, _b); \
-		} \
+#define CHECK_EQ(a, b)                                                        \
+	do                                                                        \
+	{                                                                         \
+		long long _a = (long long) (a);                                       \
+		long long _b = (long long) (b);                                       \
+		checks++;                                                             \
+		if (_a != _b)                                                         \
+		{                                                                     \
+			failures++;                                                       \
+			printf("# %s:%d: %s == %lld, expected %lld\n", __FILE__,          \
+				   __LINE__, #a, _a, _b);                                     \
+		}                                                                     \
 	} while (0)
 
 /* 2026-11-28 10:00:00 UTC */
@@ -47,7 +49,7 @@ static int	checks = 0;
 static void
 test_retry_after(void)
 {
-	int64_t		d;
+	int64_t d;
 
 	CHECK(!http_parse_retry_after(NULL, NOW, &d));
 	CHECK(!http_parse_retry_after("", NOW, &d));
@@ -82,7 +84,7 @@ test_retry_after(void)
 static void
 test_backoff(void)
 {
-	int			attempt;
+	int attempt;
 
 	/* no Retry-After: equal jitter within [half, full] of base * 2^(n-1) */
 	CHECK_EQ(http_retry_delay_ms(1, NULL, NOW, 500, 30000, 0), 250);
@@ -93,16 +95,17 @@ test_backoff(void)
 	CHECK_EQ(http_retry_delay_ms(3, NULL, NOW, 500, 30000, 1000), 2000);
 	for (attempt = 1; attempt <= 10; attempt++)
 	{
-		uint32_t	j;
+		uint32_t j;
 
 		for (j = 0; j < 5000; j += 37)
 		{
-			int64_t		full = 500LL << (attempt - 1);
-			int64_t		d;
+			int64_t full = 500LL << (attempt - 1);
+			int64_t d;
 
 			if (full > 30000)
 				full = 30000;
-			d = http_retry_delay_ms(attempt, NULL, NOW, 500, 30000, j * 2654435761u);
+			d = http_retry_delay_ms(attempt, NULL, NOW, 500, 30000,
+									j * 2654435761u);
 			CHECK(d >= full / 2 && d <= full);
 		}
 	}
@@ -115,9 +118,15 @@ test_backoff(void)
 	CHECK_EQ(http_retry_delay_ms(1, "3600", NOW, 500, 30000, 999), 30000);
 	CHECK_EQ(http_retry_delay_ms(1, "0", NOW, 500, 30000, 999), 0);
 	/* HTTP-date, relative to the given now */
-	CHECK_EQ(http_retry_delay_ms(1, "Sat, 28 Nov 2026 10:00:04 GMT", NOW, 500, 30000, 7), 4000);
-	CHECK_EQ(http_retry_delay_ms(1, "Sat, 28 Nov 2026 11:00:00 GMT", NOW, 500, 30000, 7), 30000);
-	CHECK_EQ(http_retry_delay_ms(1, "Sat, 28 Nov 2026 10:00:04 GMT", NOW + 2, 500, 30000, 7), 2000);
+	CHECK_EQ(http_retry_delay_ms(1, "Sat, 28 Nov 2026 10:00:04 GMT", NOW, 500,
+								 30000, 7),
+			 4000);
+	CHECK_EQ(http_retry_delay_ms(1, "Sat, 28 Nov 2026 11:00:00 GMT", NOW, 500,
+								 30000, 7),
+			 30000);
+	CHECK_EQ(http_retry_delay_ms(1, "Sat, 28 Nov 2026 10:00:04 GMT", NOW + 2,
+								 500, 30000, 7),
+			 2000);
 	/* unreadable Retry-After falls back to backoff */
 	CHECK_EQ(http_retry_delay_ms(2, "later", NOW, 500, 30000, 0), 500);
 	/* max 0 disables waiting */
@@ -222,7 +231,8 @@ test_classify(void)
 	f = facts(CURLE_OPERATION_TIMEDOUT, 200);
 	CHECK_EQ(http_classify(&f), HTTP_PHASE_RECEIVE);
 
-	CHECK(strcmp(http_phase_name(HTTP_PHASE_WAIT_HEADERS), "wait-headers") == 0);
+	CHECK(strcmp(http_phase_name(HTTP_PHASE_WAIT_HEADERS), "wait-headers") ==
+		  0);
 	CHECK(strcmp(http_phase_name(HTTP_PHASE_SIZE_CAP), "size-cap") == 0);
 	CHECK(strcmp(http_phase_name(HTTP_PHASE_HTTP_STATUS), "http-status") == 0);
 }
@@ -279,7 +289,9 @@ test_headers(void)
 
 	CHECK(http_headers_check("", &bad) == NULL);
 	CHECK(http_headers_check(NULL, &bad) == NULL);
-	CHECK(http_headers_check("User-Agent: x/1.0 (y; z)|Accept: application/json", &bad) == NULL);
+	CHECK(
+		http_headers_check("User-Agent: x/1.0 (y; z)|Accept: application/json",
+						   &bad) == NULL);
 	CHECK(http_headers_check(" X-A: 1 | | X-B: 2 |", &bad) == NULL);
 	CHECK(http_headers_check("X-Empty:", &bad) == NULL);
 	CHECK_EQ(count_items(" X-A: 1 | | X-B: 2 |"), 2);
@@ -305,16 +317,17 @@ test_headers(void)
 }
 
 /* TAP: one test point per group of checks */
-static int	test_number = 0;
+static int test_number = 0;
 
 static void
-run(const char *name, void (*fn) (void))
+run(const char *name, void (*fn)(void))
 {
-	int			before = failures;
+	int before = failures;
 
 	fn();
 	test_number++;
-	printf("%s %d - %s\n", failures == before ? "ok" : "not ok", test_number, name);
+	printf("%s %d - %s\n", failures == before ? "ok" : "not ok", test_number,
+		   name);
 }
 
 int
