@@ -106,7 +106,7 @@ my $stats = ctl_get('stats');
 is($stats->{by_jurisdiction}{VIC}, 3, 'VIC list requested three times (run and two retries)');
 is($stats->{by_template}{meetings}{count}, 4, 'NSW list requested once: the retries fetched VIC only');
 is(sql("SELECT count(*) || ' ' || bool_and(jurisdictions @> '{NSW,VIC}') FROM racing_sched.meetings"),
-	scalar(@{ $day->{meetings} }) . ' t', 'meetings seen in both lists are merged, one row each');
+	scalar(@{ $day->{meetings} }) . ' true', 'meetings seen in both lists are merged, one row each');
 
 # A post-race fault: a later ordinary race's first post-race request
 # answers 503 once (its pre-race snapshots come first).
