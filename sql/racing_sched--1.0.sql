@@ -934,10 +934,11 @@ CREATE TABLE race_phases (
 );
 CREATE INDEX race_phases_job_run ON race_phases (job_run_id) WHERE job_run_id IS NOT NULL;
 
--- Plan one race-driven job at time p_now: races whose edge came within the
--- same tolerance window share one run, due at the latest edge of the window,
--- so that no race is fetched before its edge nor later than the tolerance
--- after it.  A pre-race phase whose window closed before it could be
+-- Plan one race-driven job at time p_now: races whose edges lie within half
+-- the tolerance share one run, due at the latest edge of the window, so that
+-- no race is fetched before its edge, and the other half of the tolerance is
+-- left for starting the worker and the fetch itself: snapshots land within
+-- the tolerance after their edge.  A pre-race phase whose window closed before it could be
 -- planned (the scheduler was down) is recorded as missed, not run late;
 -- races first seen after their window closed (backfills) are left alone.
 -- Returns the next edge still to come, for the scheduler's sleep.
@@ -1001,7 +1002,7 @@ BEGIN
 	-- Due windows: one run each.
 	WHILE i <= n AND edges[i] <= p_now LOOP
 		k := i;
-		WHILE k < n AND edges[k + 1] <= edges[i] + j.tolerance LOOP
+		WHILE k < n AND edges[k + 1] <= edges[i] + j.tolerance / 2 LOOP
 			k := k + 1;
 		END LOOP;
 		args := jsonb_build_object('race_ids', to_jsonb(ids[i:k]));
