@@ -918,6 +918,28 @@ REVOKE ALL ON FUNCTION _record_http(text, integer, boolean, bigint, bigint) FROM
 REVOKE ALL ON http_stats FROM PUBLIC;
 
 --
+-- cleanup_job_runs: one batch of the delete, in the caller's transaction.
+-- Successful runs started before p_cutoff go; failed, partial, cancelled,
+-- queued and running runs stay.  Retries' parent links and
+-- scrapes.job_run_id become NULL (ON DELETE SET NULL).  Rows another
+-- transaction holds are skipped, so job inserts never wait on it.
+--
+
+CREATE FUNCTION _cleanup_batch(p_cutoff timestamptz, p_limit integer) RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH d AS (
+	DELETE FROM racing_sched.job_runs WHERE job_run_id IN (
+		SELECT job_run_id FROM racing_sched.job_runs
+		WHERE status = 'success' AND started_at < p_cutoff
+		LIMIT p_limit FOR UPDATE SKIP LOCKED)
+	RETURNING 1)
+SELECT count(*) FROM d
+$$;
+REVOKE ALL ON FUNCTION _cleanup_batch(timestamptz, integer) FROM PUBLIC;
+
+--
 -- Race-driven jobs.  A race is due for a phase at start_time + race_offset;
 -- race_phases remembers, per race and job, that the phase was planned (and
 -- by which run) or missed, so each race is fetched once per phase.
