@@ -897,6 +897,28 @@ REVOKE ALL ON FUNCTION _record_http(text, integer, boolean, bigint, bigint) FROM
 REVOKE ALL ON http_stats FROM PUBLIC;
 
 --
+-- cleanup_job_runs: one batch of the delete, in the caller's transaction.
+-- Successful runs started before p_cutoff go; failed, partial, cancelled,
+-- queued and running runs stay.  Retries' parent links and
+-- scrapes.job_run_id become NULL (ON DELETE SET NULL).  Rows another
+-- transaction holds are skipped, so job inserts never wait on it.
+--
+
+CREATE FUNCTION _cleanup_batch(p_cutoff timestamptz, p_limit integer) RETURNS bigint
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH d AS (
+	DELETE FROM racing_sched.job_runs WHERE job_run_id IN (
+		SELECT job_run_id FROM racing_sched.job_runs
+		WHERE status = 'success' AND started_at < p_cutoff
+		LIMIT p_limit FOR UPDATE SKIP LOCKED)
+	RETURNING 1)
+SELECT count(*) FROM d
+$$;
+REVOKE ALL ON FUNCTION _cleanup_batch(timestamptz, integer) FROM PUBLIC;
+
+--
 -- Race-driven jobs.  A race is due for a phase at start_time + race_offset;
 -- race_phases remembers, per race and job, that the phase was planned (and
 -- by which run) or missed, so each race is fetched once per phase.
@@ -913,10 +935,11 @@ CREATE TABLE race_phases (
 );
 CREATE INDEX race_phases_job_run ON race_phases (job_run_id) WHERE job_run_id IS NOT NULL;
 
--- Plan one race-driven job at time p_now: races whose edge came within the
--- same tolerance window share one run, due at the latest edge of the window,
--- so that no race is fetched before its edge nor later than the tolerance
--- after it.  A pre-race phase whose window closed before it could be
+-- Plan one race-driven job at time p_now: races whose edges lie within half
+-- the tolerance share one run, due at the latest edge of the window, so that
+-- no race is fetched before its edge, and the other half of the tolerance is
+-- left for starting the worker and the fetch itself: snapshots land within
+-- the tolerance after their edge.  A pre-race phase whose window closed before it could be
 -- planned (the scheduler was down) is recorded as missed, not run late;
 -- races first seen after their window closed (backfills) are left alone.
 -- Returns the next edge still to come, for the scheduler's sleep.
@@ -980,7 +1003,7 @@ BEGIN
 	-- Due windows: one run each.
 	WHILE i <= n AND edges[i] <= p_now LOOP
 		k := i;
-		WHILE k < n AND edges[k + 1] <= edges[i] + j.tolerance LOOP
+		WHILE k < n AND edges[k + 1] <= edges[i] + j.tolerance / 2 LOOP
 			k := k + 1;
 		END LOOP;
 		args := jsonb_build_object('race_ids', to_jsonb(ids[i:k]));

@@ -243,8 +243,13 @@ ingest_meetings(const char *buf, size_t len, const char *jurisdiction,
 			{
 				char	   *error = NULL;
 				char		label[200];
+				bool		stored;
 
-				if (store_meeting(&list->meetings[i], &info, NULL, &error))
+				if (ctx && ctx->keep_meeting &&
+					!ctx->keep_meeting(&list->meetings[i], ctx->hook_arg))
+					continue;
+				stored = store_meeting(&list->meetings[i], &info, NULL, &error);
+				if (stored)
 					s->stored++;
 				else
 				{
@@ -253,6 +258,8 @@ ingest_meetings(const char *buf, size_t len, const char *jurisdiction,
 							  meeting_label(&list->meetings[i], label, sizeof(label)),
 							  error);
 				}
+				if (ctx && ctx->meeting_done)
+					ctx->meeting_done(&list->meetings[i], stored, ctx->hook_arg);
 			}
 		}
 	}

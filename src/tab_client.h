@@ -75,11 +75,22 @@ typedef struct TabRaceKey
 	const char *status_text;	/* raceStatus as received, NULL if none */
 } TabRaceKey;
 
+/*
+ * A meetings list's hooks (the morning scrape's filter and failure
+ * accounting): keep_meeting chooses the meetings to store (NULL: all);
+ * meeting_done hears of each meeting kept, stored or not.
+ */
+typedef bool (*TabKeepMeeting) (const TabMeeting *m, void *arg);
+typedef void (*TabMeetingDone) (const TabMeeting *m, bool stored, void *arg);
+
 /* Where the fetch goes in scrapes: job run (0 = none) and scrape_type. */
 typedef struct TabFetchContext
 {
 	int64		job_run_id;
 	const char *scrape_type;	/* NULL = manual */
+	TabKeepMeeting keep_meeting;	/* NULL: store every meeting */
+	TabMeetingDone meeting_done;	/* NULL: nobody listens */
+	void	   *hook_arg;
 } TabFetchContext;
 
 extern void tab_summary_init(TabFetchSummary *s);

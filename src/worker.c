@@ -30,10 +30,10 @@
 static const JobKind job_kinds[] = {
 	{"sql", run_sql_job},
 	{"cleanup_job_runs", run_cleanup_job},
-	{"morning_scrape", NULL},
-	{"pre_race_t60", NULL},
-	{"pre_race_t15", NULL},
-	{"post_race", NULL},
+	{"morning_scrape", run_morning_scrape_job},
+	{"pre_race_t60", run_pre_race_job},
+	{"pre_race_t15", run_pre_race_job},
+	{"post_race", run_post_race_job},
 };
 
 static const JobKind *

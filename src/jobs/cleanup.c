@@ -62,13 +62,7 @@ run_cleanup_job(const JobRun *run, JobOutcome *outcome)
 	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		n = count_in_transaction("WITH d AS ("
-								 "  DELETE FROM racing_sched.job_runs WHERE job_run_id IN ("
-								 "    SELECT job_run_id FROM racing_sched.job_runs"
-								 "     WHERE status = 'success' AND started_at < $1"
-								 "     LIMIT $2 FOR UPDATE SKIP LOCKED)"
-								 "  RETURNING 1)"
-								 " SELECT count(*) FROM d", cutoff);
+		n = count_in_transaction("SELECT racing_sched._cleanup_batch($1, $2)", cutoff);
 		deleted += n;
 		batches++;
 	} while (n == CLEANUP_BATCH);

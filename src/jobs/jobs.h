@@ -34,5 +34,8 @@ typedef struct JobKind
 
 extern void run_sql_job(const JobRun *run, JobOutcome *outcome);
 extern void run_cleanup_job(const JobRun *run, JobOutcome *outcome);
+extern void run_morning_scrape_job(const JobRun *run, JobOutcome *outcome);
+extern void run_pre_race_job(const JobRun *run, JobOutcome *outcome);
+extern void run_post_race_job(const JobRun *run, JobOutcome *outcome);
 
 #endif							/* RACING_SCHED_JOBS_H */

@@ -1,0 +1,149 @@
+/*
+ * pre_race.c
+ *		pre_race_t60 and pre_race_t15: one race document per race of the
+ *		run, fetched in one batch, storing its runners and one odds
+ *		snapshot per race and phase (scrapes.scrape_type = the job type).
+ *
+ * Which races are due, and when, is the scheduler's business
+ * (racing_sched._plan_race_phases); this file only fetches the races it
+ * is given.  A race that jumped or finished is skipped, never fetched
+ * late; a race whose snapshot for the phase exists already is done
+ * without a request.  The retry takes only the failed races still before
+ * their jump, with the earliest jump as its deadline.
+ */
+#include "racing_sched.h"
+
+#include "lib/stringinfo.h"
+
+#include "utils/timestamp.h"
+
+#include "jobs/jobs.h"
+#include "jobs/tab_jobs.h"
+
+static char *
+lateness_json(const JobRace *races, int n)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s\"" INT64_FORMAT "\": " INT64_FORMAT,
+						 i ? ", " : "", races[i].race_id, races[i].lateness_ms);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* {"race_ids": [...], "deadline": earliest jump} of the failed races before their jump */
+static char *
+retry_args_json(const JobRace *races, int n, const bool *fetchable)
+{
+	StringInfoData buf;
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz deadline = DT_NOEND;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"race_ids\": [");
+	for (int i = 0; i < n; i++)
+	{
+		if (races[i].done || !fetchable[i] || races[i].start_time <= now)
+			continue;
+		appendStringInfo(&buf, "%s" INT64_FORMAT, first ? "" : ", ", races[i].race_id);
+		deadline = Min(deadline, races[i].start_time);
+		first = false;
+	}
+	if (first)
+		return NULL;
+	appendStringInfo(&buf, "], \"deadline\": \"%s\"}", timestamptz_to_str(deadline));
+	return buf.data;
+}
+
+void
+run_pre_race_job(const JobRun *run, JobOutcome *outcome)
+{
+	TabFetchContext ctx = {0};
+	TabFetchSummary summary;
+	MemoryContext job_cxt;
+	JobRace    *races;
+	TabRaceKey *keys;
+	int		   *map;
+	bool	   *fetchable;
+	int			n;
+	int			nkeys = 0;
+	int			skipped = 0;
+	StringInfoData skipped_ids;
+	char	   *retry_args;
+
+	job_cxt = job_xact_begin();
+	races = job_load_races(run, job_cxt, &n);
+	job_xact_end(job_cxt);
+
+	keys = palloc0(sizeof(TabRaceKey) * Max(n, 1));
+	map = palloc(sizeof(int) * Max(n, 1));
+	fetchable = palloc0(sizeof(bool) * Max(n, 1));
+	initStringInfo(&skipped_ids);
+	for (int i = 0; i < n; i++)
+	{
+		if (races[i].phase_taken)
+		{
+			/* the snapshot of this phase exists: done, no request */
+			races[i].done = true;
+			outcome->items_processed++;
+			continue;
+		}
+		if (races[i].finished || races[i].jumped)
+		{
+			appendStringInfo(&skipped_ids, "%s" INT64_FORMAT, skipped ? ", " : "",
+							 races[i].race_id);
+			skipped++;
+			races[i].done = true;	/* nothing left to do for this phase */
+			continue;
+		}
+		fetchable[i] = true;
+		keys[nkeys] = races[i].key;
+		map[nkeys++] = i;
+	}
+
+	tab_summary_init(&summary);
+	ctx.job_run_id = run->job_run_id;
+	ctx.scrape_type = run->job_type;
+	if (nkeys > 0)
+		tab_fetch_races(keys, nkeys, &ctx, &summary);
+	job_count_requests(&summary);
+
+	for (int k = 0; k < nkeys; k++)
+	{
+		JobRace    *r = &races[map[k]];
+
+		if (keys[k].stored)
+		{
+			r->done = true;
+			outcome->items_processed++;
+		}
+		else
+			outcome->items_failed++;
+	}
+	{
+		ListCell   *lc;
+
+		foreach(lc, summary.errors)
+			outcome_error(outcome, "%s", (char *) lfirst(lc));
+	}
+
+	outcome_meta(outcome, "race_ids_done", race_ids_json(races, n, true));
+	outcome_meta(outcome, "race_ids_failed", race_ids_json(races, n, false));
+	if (skipped > 0)
+		outcome_meta(outcome, "race_ids_skipped", psprintf("[%s]", skipped_ids.data));
+	outcome_meta_int(outcome, "requests", summary.requests);
+	outcome_meta_int(outcome, "phase_duplicates", summary.phase_duplicates);
+	outcome_meta(outcome, "lateness_ms", lateness_json(races, n));
+	retry_args = retry_args_json(races, n, fetchable);
+	if (retry_args)
+		outcome_meta(outcome, "retry_args", retry_args);
+	else if (outcome->items_failed > 0)
+	{
+		/* every failed race has jumped: a retry would be late */
+		outcome_meta(outcome, "retry_args", "{\"race_ids\": [], \"deadline\": \"-infinity\"}");
+	}
+}
