@@ -13,7 +13,13 @@
  */
 #include "racing_sched.h"
 
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
 
 #include "utils/timestamp.h"
 
@@ -57,6 +63,40 @@ retry_args_json(const JobRace *races, int n, const bool *fetchable)
 		return NULL;
 	appendStringInfo(&buf, "], \"deadline\": \"%s\"}", timestamptz_to_str(deadline));
 	return buf.data;
+}
+
+/*
+ * Count, for the lateness histogram, how late after its edge each snapshot
+ * this run took was: scrapes.scraped_at against race_phases.edge_at.
+ */
+static void
+record_lateness(const char *job_name, const TabRaceKey *keys, int nkeys)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * Max(nkeys, 1));
+	int			n = 0;
+	Oid			types[2] = {TEXTOID, INT8ARRAYOID};
+	Datum		values[2];
+
+	for (int k = 0; k < nkeys; k++)
+		if (keys[k].stored && !keys[k].phase_duplicate)
+			ids[n++] = Int64GetDatum(keys[k].race_id);
+	if (n == 0)
+		return;
+	values[0] = CStringGetTextDatum(job_name);
+	values[1] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_execute_with_args("SELECT racing_sched._record_phase_snapshot($1, s.race_id, s.scraped_at)"
+							  "  FROM racing_sched.scrapes s"
+							  " WHERE s.race_id = ANY ($2) AND s.scrape_type = $1",
+							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "racing_sched: recording snapshot lateness failed");
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
 }
 
 void
@@ -124,6 +164,7 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 		else
 			outcome->items_failed++;
 	}
+	record_lateness(run->job_type, keys, nkeys);
 	{
 		ListCell   *lc;
 

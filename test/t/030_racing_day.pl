@@ -224,6 +224,9 @@ is(sql("SELECT count(*) FROM racing_sched.job_runs c JOIN racing_sched.job_runs 
 		  AND c.started_at - p.completed_at >= interval '4 seconds'"),
 	1, 'post-race fault: the race retried after 4 s');
 is(sql("SELECT coalesce(sum(missed_phases), 0) FROM racing_sched.job_stats"), 0, 'no phase missed');
+is(sql("SELECT string_agg(l.job_name || ':' || (l.count = (SELECT count(*) FROM racing_sched.scrapes s
+			WHERE s.scrape_type = l.job_name)), ',' ORDER BY l.job_name) FROM racing_sched.phase_lateness l"),
+	'pre_race_t15:true,pre_race_t60:true', 'the lateness histogram counts every pre-race snapshot');
 is(sql("SELECT count(*) FROM racing_sched.job_runs WHERE status IN ('queued', 'running')"), 0,
 	'nothing left queued or running');
 
