@@ -675,16 +675,25 @@ class TestFaults(Base):
 
 
 class TestStats(Base):
+    def settled_get(self, *args, **kwargs):
+        """A GET, then wait until the server has counted it: a response can
+        reach us before its handler thread records it."""
+        result = self.get(*args, **kwargs)
+        deadline = time.monotonic() + 5
+        while self.ctl.stats()["inflight"] != 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return result
+
     def test_counts(self):
         self.ctl.reset_stats()
         r = self.pick(matchName=None)
         for _ in range(3):
-            self.get("/dates/%s/meetings" % DATE)
-        self.get(r["path"])
-        self.get("/nothing")
-        self.get("/next-to-go/races", jur=None)
+            self.settled_get("/dates/%s/meetings" % DATE)
+        self.settled_get(r["path"])
+        self.settled_get("/nothing")
+        self.settled_get("/next-to-go/races", jur=None)
         self.ctl.add_fault("status", path="next-to-go", count=1, params={"status": 503})
-        self.get("/next-to-go/races")
+        self.settled_get("/next-to-go/races")
         s = self.ctl.stats()
         self.assertEqual(s["total"]["requests"], 7)
         self.assertEqual((s["inflight"], s["inflight_max"]), (0, 1))
