@@ -25,7 +25,6 @@ append_id(StringInfo buf, int64 id)
 void
 run_post_race_job(const JobRun *run, JobOutcome *outcome)
 {
-	TabFetchContext ctx = {0};
 	TabFetchSummary summary;
 	MemoryContext job_cxt;
 	JobRace    *races;
@@ -38,7 +37,6 @@ run_post_race_job(const JobRun *run, JobOutcome *outcome)
 				abandoned,
 				pending,
 				already;
-	ListCell   *lc;
 
 	job_cxt = job_xact_begin();
 	races = job_load_races(run, job_cxt, &n);
@@ -70,12 +68,7 @@ run_post_race_job(const JobRun *run, JobOutcome *outcome)
 		map[nkeys++] = i;
 	}
 
-	tab_summary_init(&summary);
-	ctx.job_run_id = run->job_run_id;
-	ctx.scrape_type = run->job_type;
-	if (nkeys > 0)
-		tab_fetch_races(keys, nkeys, &ctx, &summary);
-	job_count_requests(&summary);
+	job_fetch_races(run, keys, nkeys, &summary, outcome);
 
 	for (int k = 0; k < nkeys; k++)
 	{
@@ -110,8 +103,6 @@ run_post_race_job(const JobRun *run, JobOutcome *outcome)
 				break;
 		}
 	}
-	foreach(lc, summary.errors)
-		outcome_error(outcome, "%s", (char *) lfirst(lc));
 
 	appendStringInfoChar(&official, ']');
 	appendStringInfoChar(&provisional, ']');

@@ -76,6 +76,7 @@ record_lateness(const char *job_name, const TabRaceKey *keys, int nkeys)
 	int			n = 0;
 	Oid			types[2] = {TEXTOID, INT8ARRAYOID};
 	Datum		values[2];
+	MemoryContext job_cxt;
 
 	for (int k = 0; k < nkeys; k++)
 		if (keys[k].stored && !keys[k].phase_duplicate)
@@ -85,24 +86,18 @@ record_lateness(const char *job_name, const TabRaceKey *keys, int nkeys)
 	values[0] = CStringGetTextDatum(job_name);
 	values[1] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	job_cxt = job_xact_begin();
 	if (SPI_execute_with_args("SELECT racing_sched._record_phase_snapshot($1, s.race_id, s.scraped_at)"
 							  "  FROM racing_sched.scrapes s"
 							  " WHERE s.race_id = ANY ($2) AND s.scrape_type = $1",
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "racing_sched: recording snapshot lateness failed");
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	job_xact_end(job_cxt);
 }
 
 void
 run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 {
-	TabFetchContext ctx = {0};
 	TabFetchSummary summary;
 	MemoryContext job_cxt;
 	JobRace    *races;
@@ -145,12 +140,7 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 		map[nkeys++] = i;
 	}
 
-	tab_summary_init(&summary);
-	ctx.job_run_id = run->job_run_id;
-	ctx.scrape_type = run->job_type;
-	if (nkeys > 0)
-		tab_fetch_races(keys, nkeys, &ctx, &summary);
-	job_count_requests(&summary);
+	job_fetch_races(run, keys, nkeys, &summary, outcome);
 
 	for (int k = 0; k < nkeys; k++)
 	{
@@ -165,12 +155,6 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 			outcome->items_failed++;
 	}
 	record_lateness(run->job_type, keys, nkeys);
-	{
-		ListCell   *lc;
-
-		foreach(lc, summary.errors)
-			outcome_error(outcome, "%s", (char *) lfirst(lc));
-	}
 
 	outcome_meta(outcome, "race_ids_done", race_ids_json(races, n, true));
 	outcome_meta(outcome, "race_ids_failed", race_ids_json(races, n, false));

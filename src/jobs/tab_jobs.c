@@ -61,6 +61,27 @@ job_count_requests(const TabFetchSummary *s)
 	pgstat_report_stat(false);
 }
 
+/*
+ * Fetch and store a batch of races for a run (scrape_type = its job type),
+ * count the requests in http_stats, and add the failures to the outcome.
+ */
+void
+job_fetch_races(const JobRun *run, TabRaceKey *keys, int nkeys,
+				TabFetchSummary *summary, JobOutcome *outcome)
+{
+	TabFetchContext ctx = {0};
+	ListCell   *lc;
+
+	tab_summary_init(summary);
+	ctx.job_run_id = run->job_run_id;
+	ctx.scrape_type = run->job_type;
+	if (nkeys > 0)
+		tab_fetch_races(keys, nkeys, &ctx, summary);
+	job_count_requests(summary);
+	foreach(lc, summary->errors)
+		outcome_error(outcome, "%s", (char *) lfirst(lc));
+}
+
 bool
 code_list_contains(const char *list, const char *code)
 {

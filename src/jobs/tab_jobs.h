@@ -29,6 +29,10 @@ extern void job_xact_end(MemoryContext job_cxt);
 /* Count every request of a summary in http_stats, in its own transaction. */
 extern void job_count_requests(const TabFetchSummary *s);
 
+/* Fetch and store races for a run; count requests; record failures. */
+extern void job_fetch_races(const JobRun *run, TabRaceKey *keys, int nkeys,
+							TabFetchSummary *summary, JobOutcome *outcome);
+
 /* true when code is an element of a comma-separated list (spaces ignored) */
 extern bool code_list_contains(const char *list, const char *code);
 
