@@ -1,9 +1,10 @@
 # After the last post-race retry: the simulator keeps two races in Interim
 # past every retry (delays compressed through alter_job), so the last run
 # ends partial and both races show in racing_sched.pending_results with
-# provisional results.  Once they are Paying, run_now('post_race',
-# '{"race_id": ...}') finishes one and a morning scrape of their day the
-# other: official results in place, no duplicate rows, nothing pending.
+# provisional results, and nothing plans them again.  Once they are Paying,
+# run_now('post_race', '{"race_id": ...}') finishes one, and the next
+# morning scrape queues a post_race run that finishes the other: official
+# results and dividends in place, no duplicate rows, nothing pending.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -112,17 +113,38 @@ cmp_ok(sql("SELECT count(*) FROM racing_sched.dividends WHERE race_id = $r1"), '
 is(sql("SELECT string_agg(race_id::text, ',') FROM racing_sched.pending_results"), $r2,
 	'only the other race is still pending');
 
-# A morning scrape of their day finishes the second race from the list.
-my $m1 = sql("SELECT racing_sched.run_now('morning_scrape', '{\"date\": \"$date\"}')");
-is(sql("SELECT racing_sched.wait_for($m1, '30s')"), 'success', 'morning scrape of the day succeeded');
+# The next morning scrape (the next racing day, which has no meetings)
+# queues one post_race run for what is pending, which finishes the second.
+my $next = strftime('%Y-%m-%d', gmtime(time() + 86400));
+$next = strftime('%Y-%m-%d', gmtime(time() + 2 * 86400)) if $next eq $date;
+my $m1 = sql("SELECT racing_sched.run_now('morning_scrape', '{\"date\": \"$next\"}')");
+is(sql("SELECT racing_sched.wait_for($m1, '30s')"), 'success', 'next morning scrape succeeded');
+is(sql("SELECT metadata->'pending_race_ids' FROM racing_sched.job_runs WHERE job_run_id = $m1"), "[$r2]",
+	'it found the pending race');
+my $p2 = sql("SELECT metadata->>'post_race_job_run_id' FROM racing_sched.job_runs WHERE job_run_id = $m1");
+is(sql("SELECT job_name || ' ' || (args->'race_ids')::text FROM racing_sched.job_runs WHERE job_run_id = $p2"),
+	"post_race [$r2]", 'and queued a post_race run for it');
+is(sql("SELECT racing_sched.wait_for($p2, '30s')"), 'success', 'that run succeeded');
 is(sql("SELECT status || ':' || (interim_at < official_at) FROM racing_sched.races WHERE race_id = $r2"),
-	'Paying:true', 'second race official from the morning scrape');
+	'Paying:true', 'second race official');
 is(sql("SELECT count(*) || ':' || count(DISTINCT runner_number) || ':' || bool_and(official)
 		FROM racing_sched.results WHERE race_id = $r2"),
 	"$provisional{$r2}:$provisional{$r2}:true", 'its results official in place, no duplicate rows');
+cmp_ok(sql("SELECT count(*) FROM racing_sched.dividends WHERE race_id = $r2"), '>', 0, 'its dividends stored');
 is(sql("SELECT count(*) FROM racing_sched.pending_results"), 0, 'nothing pending');
 is(sql("SELECT count(*) FROM racing_sched.results WHERE race_id = $r1 AND official"), $provisional{$r1},
-	'the first race is unchanged by the scrape');
+	'the first race is unchanged');
+
+# A morning scrape with nothing pending queues nothing; one of the racing
+# day itself finds every race official and stores no second row.
+my $m2 = sql("SELECT racing_sched.run_now('morning_scrape', '{\"date\": \"$date\"}')");
+is(sql("SELECT racing_sched.wait_for($m2, '30s')"), 'success', 'morning scrape of the day succeeded');
+is(sql("SELECT metadata ? 'pending_race_ids' FROM racing_sched.job_runs WHERE job_run_id = $m2"), 'f',
+	'nothing pending, nothing queued');
+is(sql("SELECT count(*) || ':' || count(DISTINCT (race_id, runner_number)) || ':' || bool_and(official)
+		FROM racing_sched.results WHERE race_id IN ($r1, $r2)"),
+	($provisional{$r1} + $provisional{$r2}) . ':' . ($provisional{$r1} + $provisional{$r2}) . ':true',
+	'results unchanged: official, one row per runner');
 is(sql("SELECT count(*) FROM racing_sched.job_runs WHERE status IN ('queued', 'running')"), 0,
 	'nothing left queued or running');
 
