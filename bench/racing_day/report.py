@@ -34,7 +34,9 @@ minimum = jurisdictions + 2 * n_races + n_races
 # The older design, on the real clock (compressed times x SCALE): each
 # race-driven job polls every 5 minutes; a poll fetches every race of each
 # meeting that has a race in its window; post-race polls again every 5
-# minutes until the race is Paying (8 minutes after the jump).
+# minutes until the race is Paying (8 minutes after the jump).  Fetching a
+# meeting for odds is one race document per race: the meeting's races list
+# holds stubs, without runners, odds or dividends.
 anchor = min(r["start"] for _, r in races)
 POLL = 300.0
 PAYING = 480.0
