@@ -47,6 +47,26 @@ lateness_json(const JobRace *races, int n)
 	return buf.data;
 }
 
+/* The races done, leaving out the skipped ones (done too: nothing to retry) */
+static char *
+done_ids_json(const JobRace *races, int n, const bool *skip)
+{
+	StringInfoData buf;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int i = 0; i < n; i++)
+	{
+		if (!races[i].done || skip[i])
+			continue;
+		appendStringInfo(&buf, "%s" INT64_FORMAT, first ? "" : ", ", races[i].race_id);
+		first = false;
+	}
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
 /* {"race_ids": [...], "deadline": earliest jump} of the failed races before their jump */
 static char *
 retry_args_json(const JobRace *races, int n, const bool *fetchable)
@@ -164,6 +184,7 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 	TabRaceKey *keys;
 	int		   *map;
 	bool	   *fetchable;
+	bool	   *skip;
 	int			n;
 	int			nkeys = 0;
 	int			skipped = 0;
@@ -180,6 +201,7 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 	map = palloc(sizeof(int) * Max(n, 1));
 	fetchable = palloc0(sizeof(bool) * Max(n, 1));
 	jumped_ids = palloc(sizeof(Datum) * Max(n, 1));
+	skip = palloc0(sizeof(bool) * Max(n, 1));
 	initStringInfo(&skipped_ids);
 	for (int i = 0; i < n; i++)
 	{
@@ -198,6 +220,7 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 			if (races[i].jumped)
 				jumped_ids[njumped++] = Int64GetDatum(races[i].race_id);
 			races[i].done = true;	/* nothing left to do for this phase */
+			skip[i] = true;
 			continue;
 		}
 		fetchable[i] = true;
@@ -222,7 +245,7 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 	}
 	record_lateness(run->job_type, keys, nkeys);
 
-	outcome_meta(outcome, "race_ids_done", race_ids_json(races, n, true));
+	outcome_meta(outcome, "race_ids_done", done_ids_json(races, n, skip));
 	outcome_meta(outcome, "race_ids_failed", race_ids_json(races, n, false));
 	if (skipped > 0)
 		outcome_meta(outcome, "race_ids_skipped", psprintf("[%s]", skipped_ids.data));

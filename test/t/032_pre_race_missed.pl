@@ -67,6 +67,9 @@ sub check_late_run
 		"$label: the late run ended");
 	is(sql("SELECT metadata->'race_ids_skipped' FROM racing_sched.job_runs WHERE job_run_id = $run"),
 		"[$a, $b]", "$label: it skipped both races");
+	is(sql("SELECT metadata->>'race_ids_done' || ' ' || (metadata->>'race_ids_failed') || ' ' || (metadata->>'requests')
+			FROM racing_sched.job_runs WHERE job_run_id = $run"),
+		"[] [] 0", "$label: done none, failed none, no request");
 	is(sql("SELECT metadata->'missed_race_ids' FROM racing_sched.job_runs WHERE job_run_id = $run"),
 		"[$a]", "$label: the jumped race is in the run's missed_race_ids, the abandoned one is not");
 	is(sql("SELECT string_agg(race_id || ':' || state || ':' || (job_run_id = $run), ',' ORDER BY race_id)
