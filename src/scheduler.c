@@ -30,6 +30,7 @@
 
 #include "cron.h"
 #include "job_runs.h"
+#include "search_path.h"
 
 /*
  * The zone of schedules, looked up again only when racing_sched.timezone
@@ -288,6 +289,7 @@ racing_sched_scheduler_main(Datum main_arg)
 
 	claim_slot();
 	BackgroundWorkerInitializeConnection(rs_database, NULL, 0);
+	rs_pin_search_path();
 	pgstat_report_appname("racing_sched scheduler");
 
 	loop_context = AllocSetContextCreate(TopMemoryContext,
