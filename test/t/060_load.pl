@@ -9,6 +9,7 @@
 use strict;
 use warnings;
 use IPC::Run;
+use Time::HiRes ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -127,6 +128,26 @@ my $lat = sql(q{SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract
 note("load runs, queued to started (s): median, p99, max: $lat");
 note(sprintf('probe, idle with the backlog (s): max %.3f; under load: %d probes, median %.3f, max %.3f',
 		max(@idle), scalar(@busy), median(@busy), max(@busy)));
+
+# Every slot busy and a run due (the state of a backlog that is due): the
+# scheduler sleeps until a worker exits, it does not spin.
+sql("ALTER SYSTEM SET racing_sched.max_workers = 1");
+sql('SELECT pg_reload_conf()');
+sql("SELECT racing_sched.schedule('hold', '0 0 1 1 *', 'SELECT pg_sleep(60)')");
+my $hold = sql("SELECT racing_sched.run_now('hold')");
+ok(wait_until(sub { sql("SELECT status FROM racing_sched.job_runs WHERE job_run_id = $hold") eq 'running' }, 30),
+	'one slot, held by a long run');
+my $waiting = sql("SELECT racing_sched.run_now('probe')");
+ok(wait_until(sub { $node->log_contains('all 1 job worker slots busy') }, 30), 'the scheduler saw the slots full');
+my $spid = sql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'racing_sched scheduler'");
+sub cpu_ticks { my @f = split ' ', slurp_file("/proc/$spid/stat"); return $f[13] + $f[14] }
+my $t0 = cpu_ticks();
+Time::HiRes::sleep(2);	# a window to measure in, not a wait for an event
+my $used = (cpu_ticks() - $t0) / 100;
+cmp_ok($used, '<', 0.2, sprintf('with a run due and no slot the scheduler sleeps (%.2f s of CPU in 2 s)', $used));
+is(sql("SELECT status FROM racing_sched.job_runs WHERE job_run_id = $waiting"), 'queued', 'the due run waits');
+sql("SELECT racing_sched.cancel($hold)");
+is(sql("SELECT racing_sched.wait_for($waiting, '30s')"), 'success', 'and starts when the slot frees');
 
 $node->stop;
 done_testing();
