@@ -59,6 +59,7 @@ RETURN (SELECT CASE
 REVOKE ALL ON FUNCTION _plan_race_phases(text, timestamptz), _plan_all_race_phases(timestamptz)
 FROM PUBLIC;
 
+--
 -- Missed pre-race phases: every race whose pre-race window closed before
 -- the scheduler could plan it is counted as missed.  In 1.0 a race whose
 -- start (or close, or results) also passed while the scheduler was down was
