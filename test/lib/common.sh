@@ -101,18 +101,18 @@ rs_stop_cluster() {
 	return 0
 }
 
-# rs_start_tabsim DIR ARGS... -> prints the port; the process id is in DIR/tabsim.pid
+# rs_start_tabsim DIR ARGS... -> prints the port; the simulator writes its
+# own process id to DIR/tabsim.pid once listening
 rs_start_tabsim() {
 	local dir=$1
 	shift
-	rm -f "$dir/tabsim.port"
-	rs_detached python3 "$RS_ROOT/test/tabsim/tabsim.py" --port 0 --port-file "$dir/tabsim.port" "$@" \
-		>"$dir/tabsim.log" 2>&1 &
-	echo $! >"$dir/tabsim.pid"
-	local i
+	rm -f "$dir/tabsim.port" "$dir/tabsim.pid"
+	rs_detached python3 "$RS_ROOT/test/tabsim/tabsim.py" --port 0 --port-file "$dir/tabsim.port" \
+		--pid-file "$dir/tabsim.pid" "$@" >"$dir/tabsim.log" 2>&1 &
+	local launcher=$! i
 	for i in $(seq 1 100); do
-		[ -s "$dir/tabsim.port" ] && { cat "$dir/tabsim.port"; return 0; }
-		kill -0 "$(cat "$dir/tabsim.pid")" 2>/dev/null || break
+		[ -s "$dir/tabsim.port" ] && [ -s "$dir/tabsim.pid" ] && { cat "$dir/tabsim.port"; return 0; }
+		kill -0 "$launcher" 2>/dev/null || break
 		sleep 0.1
 	done
 	cat "$dir/tabsim.log" >&2
