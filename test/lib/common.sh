@@ -7,20 +7,23 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 
 rs_log() { printf '==> %s\n' "$*" >&2; }
 
-# Install the Debian packages of test/packages that are missing.
+# rs_ensure_packages [LIST]: install the Debian packages of LIST (default
+# test/packages; one a line, # comments) that are missing.
 rs_ensure_packages() {
-	local missing=() p
+	local list=${1:-$RS_ROOT/test/packages} missing=() p
 	while read -r p; do
 		case "$p" in '' | '#'*) continue ;; esac
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
-	done <"$RS_ROOT/test/packages"
+	done <"$list"
 	[ ${#missing[@]} -eq 0 ] && return 0
 	rs_log "installing ${missing[*]}"
 	local sudo=
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null &&
+		# Empty on a fresh machine until rs_ensure_packages has installed PostgreSQL.
+PG_BINDIR=$($PG_CONFIG --bindir 2>/dev/null) || PG_BINDIR=
 }
 
 rs_build_install() {
@@ -30,7 +33,8 @@ rs_build_install() {
 		$sudo make -s -C "$RS_ROOT" PG_CONFIG="$PG_CONFIG" install
 }
 
-PG_BINDIR=$($PG_CONFIG --bindir)
+# Empty on a fresh machine until rs_ensure_packages has installed PostgreSQL.
+PG_BINDIR=$($PG_CONFIG --bindir 2>/dev/null) || PG_BINDIR=
 
 # PostgreSQL refuses to run as root: when root, run servers and clients as
 # the postgres user.
