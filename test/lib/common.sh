@@ -64,12 +64,21 @@ rs_free_port() {
 # as a caller's flock) nor pipe of ours.
 rs_detached() {
 	(
-		for fd in /proc/self/fd/*; do
-			fd=${fd##*/}
-			[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
-		done
+		rs_close_fds
 		if declare -F "$1" >/dev/null; then "$@"; else exec "$@"; fi
 	)
+}
+
+# Close every file descriptor but stdin, stdout and stderr: only in a
+# subshell, such as "( rs_close_fds; exec server ... ) &", which stays one
+# process whose id $! is the server's.
+rs_close_fds() {
+	local fd
+	for fd in /proc/self/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+	done
+	return 0
 }
 
 # rs_start_cluster DATADIR PORT DBNAME [postgresql.conf lines...]
@@ -110,8 +119,12 @@ rs_start_tabsim() {
 	local dir=$1
 	shift
 	rm -f "$dir/tabsim.port"
-	rs_detached python3 "$RS_ROOT/test/tabsim/tabsim.py" --port 0 --port-file "$dir/tabsim.port" "$@" \
-		>"$dir/tabsim.log" 2>&1 &
+	# not rs_detached ... &: its pid would be a shell's, whose kill leaves
+	# the simulator running
+	(
+		rs_close_fds
+		exec python3 "$RS_ROOT/test/tabsim/tabsim.py" --port 0 --port-file "$dir/tabsim.port" "$@"
+	) >"$dir/tabsim.log" 2>&1 &
 	echo $! >"$dir/tabsim.pid"
 	local i
 	for i in $(seq 1 100); do
