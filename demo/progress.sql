@@ -71,7 +71,7 @@ next2 AS (
 	SELECT string_agg(format('%-13s %-26s %s', job_name, what,
 							 CASE WHEN at <= now() THEN 'due now'
 								  ELSE 'in ' || round(extract(epoch FROM at - now())::numeric, 1) || ' s' END),
-					  E'\n              ' ORDER BY at, job_name) AS lines,
+					  E'\n             ' ORDER BY at, job_name) AS lines,
 		   (array_agg(job_name || ' ' || what || ' ' ||
 					  CASE WHEN at <= now() THEN 'now'
 						   ELSE 'in ' || round(extract(epoch FROM at - now())) || 's' END

@@ -92,7 +92,7 @@ SELECT what, n AS value FROM (VALUES
 -- found a race still Interim (provisional) is partial by design.
 WITH f AS (
 	SELECT f.*,
-		   CASE WHEN cardinality(f.errors) > 0 THEN 'errors'
+		   CASE WHEN cardinality(f.errors) > 0 THEN 'errors (below)'
 				WHEN jsonb_array_length(coalesce(f.metadata->'race_ids_provisional', '[]')) > 0
 				THEN 'provisional results only (Interim): official ones still to come'
 				ELSE 'see metadata' END AS kind,
