@@ -80,7 +80,9 @@ next2 AS (
 ),
 running AS (
 	SELECT string_agg(format('%s #%s (%s)', job_name, job_run_id,
-							 coalesce(jsonb_array_length(args->'race_ids') || ' races', args->>'date', 'manual')),
+							 coalesce(jsonb_array_length(args->'race_ids') ||
+									  CASE jsonb_array_length(args->'race_ids') WHEN 1 THEN ' race' ELSE ' races' END,
+									  args->>'date', 'manual')),
 					  ', ' ORDER BY job_run_id) AS line
 	FROM racing_sched.job_runs WHERE status = 'running'
 ),

@@ -105,6 +105,9 @@ SELECT job_name AS job, status, kind AS reason, count(*) AS runs,
 FROM f GROUP BY job_name, status, kind
 ORDER BY job_name, status, kind;
 
+SELECT count(*) > 0 AS has_errors FROM racing_sched.job_runs
+WHERE status IN ('failed', 'partial') AND cardinality(errors) > 0 \gset
+\if :has_errors
 \echo 'Runs with errors:'
 SELECT f.job_run_id AS run, f.job_name AS job, f.status, f.retry_count AS retry,
 	   array_to_string(f.errors, E'\n') AS errors,
@@ -116,3 +119,6 @@ SELECT f.job_run_id AS run, f.job_name AS job, f.status, f.retry_count AS retry,
 FROM racing_sched.job_runs f
 WHERE f.status IN ('failed', 'partial') AND cardinality(f.errors) > 0
 ORDER BY f.job_run_id;
+\else
+\echo 'No run had errors.'
+\endif
