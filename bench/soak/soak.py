@@ -111,13 +111,24 @@ samples = []				# dicts: t, day, process, pid, job, VmRSS, RssAnon, VmHWM
 sched_pids = set()
 
 
-def sample(day):
+def sample(day, date=None):
+    """Sample the processes; with a date, also return (races of that date
+    not finished, runs queued or running), read in the same psql call."""
     t = time.time()
-    rows = sql("SELECT pid, backend_type, coalesce(query, ''), pg_log_backend_memory_contexts(pid)"
-               "  FROM pg_stat_activity"
-               " WHERE backend_type IN ('racing_sched scheduler', 'racing_sched worker')")
-    for line in rows.splitlines():
-        pid, btype, query, _ = line.split("|", 3)
+    q = ("SELECT 'P', pid, backend_type, pg_log_backend_memory_contexts(pid), coalesce(query, '')"
+         "  FROM pg_stat_activity"
+         " WHERE backend_type IN ('racing_sched scheduler', 'racing_sched worker')")
+    if date is not None:
+        q += (" UNION ALL SELECT 'C', (SELECT count(*) FROM racing_sched.races r JOIN racing_sched.meetings m"
+              " USING (meeting_id) WHERE m.meeting_date = '%s' AND r.official_at IS NULL AND r.abandoned_at IS NULL),"
+              " (SELECT count(*) FROM racing_sched.job_runs WHERE status IN ('queued', 'running'))::text, NULL, ''"
+              % date)
+    counts = None
+    for line in sql(q).splitlines():
+        kind, pid, btype, _, query = line.split("|", 4)
+        if kind == "C":
+            counts = (int(pid), int(btype))
+            continue
         st = proc_status(pid)
         if st is None:
             continue
@@ -127,25 +138,23 @@ def sample(day):
         m = re.search(r"job run \d+: (\S+)", query)
         samples.append(dict(t=t, day=day, process=proc, pid=int(pid),
                             job=m.group(1) if m else ("" if proc == "scheduler" else "starting"), **st))
+    return counts
 
 
-def wait_ticks(day, until, cap):
-    """Sample every TICK seconds until until() is true or cap seconds pass."""
+def wait_ticks(day, date, until, cap):
+    """Sample every TICK seconds until until(counts) is true or cap seconds pass."""
     end = time.time() + cap
     while time.time() < end:
         t = time.time()
-        sample(day)
-        if until():
+        if until(sample(day, date)):
             return True
         time.sleep(max(0.0, TICK - (time.time() - t)))
     return False
 
 
-def day_done(date, last_start):
-    def check():
-        left = int(sql("SELECT count(*) FROM racing_sched.races r JOIN racing_sched.meetings m USING (meeting_id)"
-                       f" WHERE m.meeting_date = '{date}' AND r.official_at IS NULL AND r.abandoned_at IS NULL"))
-        busy = int(sql("SELECT count(*) FROM racing_sched.job_runs WHERE status IN ('queued', 'running')"))
+def day_done(last_start):
+    def check(counts):
+        left, busy = counts
         # a race may stay without results when every retry met a fault:
         # then the day ends once the last post-race retry window is over
         return busy == 0 and (left == 0 or time.time() > last_start + 45)
@@ -166,7 +175,7 @@ def main():
             last_start = dt.datetime.fromisoformat(last_start.replace("Z", "+00:00")).timestamp()
         sql(f"SELECT racing_sched.run_now('morning_scrape', '{{\"date\": \"{date}\"}}')")
         print(f"==> day {d}: {date}, {len(races)} races", file=sys.stderr, flush=True)
-        ok = wait_ticks(d, day_done(date, last_start), cap=last_start - time.time() + 240)
+        ok = wait_ticks(d, date, day_done(last_start), cap=last_start - time.time() + 240)
         stats = ctl("stats")
         q = sql("SELECT json_build_object("
                 " 'races', count(*),"
@@ -270,7 +279,8 @@ def report(days):
         first_day = end_of_day(sch, key, 1, conv)
         last_day = end_of_day(sch, key, DAYS, conv)
         md_s.append(f"| {name} | {ys[0]:,.0f} | {ys[-1]:,.0f} | {max(ys):,.0f} | {first_day:,.0f} | "
-                    f"{last_day:,.0f} | {slope_per_day(pts):+,.1f} | {len(ys)} |")
+                    f"{last_day:,.0f} | {slope_per_day(pts):+,.1f} | "
+                    f"{slope_per_day([p for p in pts if p[0] >= 1]):+,.1f} | {len(ys)} |")
         tsv.append(f"soak: scheduler {name}, end of day {DAYS}\t{last_day:.0f}\t{first_day:.0f}\t{unit}\tend of day 1")
 
     # Workers: by kind of job, per day the median and the max of the samples.
@@ -321,7 +331,10 @@ Samples every {TICK:g} s: `/proc/PID/status` and
 `pg_log_backend_memory_contexts(PID)` (its `Grand total` read back from the
 server log) for the scheduler and for every job worker alive at the tick.
 Scheduler pids seen: {len(sched_pids)} (1 = it never restarted).
-Series: `series.csv` (one row per process per tick).
+Series: `series.csv` (one row per process per tick). The slope is the
+least-squares slope of the samples against the position in the week;
+the first day carries the warm-up (catalog caches, cached plans of the
+extension's functions, the first run of each code path).
 
 ## Days
 
@@ -331,8 +344,8 @@ Series: `series.csv` (one row per process per tick).
 
 ## Scheduler (KiB)
 
-| figure | first | last | max | end of day 1 | end of day {DAYS} | slope per day | samples |
-|---|---|---|---|---|---|---|---|
+| figure | first | last | max | end of day 1 | end of day {DAYS} | slope per day | slope, days 2 to {DAYS} | samples |
+|---|---|---|---|---|---|---|---|---|
 """ + "\n".join(md_s) + f"""
 
 ## Job workers (KiB): median of the samples of each day, max of all
