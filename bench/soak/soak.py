@@ -195,6 +195,9 @@ def main():
     sample(DAYS)
     time.sleep(1)
     report(days)
+    if env.get("LOG_COPY"):
+        import shutil
+        shutil.copy(LOG, env["LOG_COPY"])
 
 
 def grand_totals():
@@ -208,6 +211,37 @@ def grand_totals():
                 t = dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.timezone.utc)
                 out.append((t.timestamp(), int(m.group(2)), int(m.group(3)), int(m.group(4))))
     return out
+
+
+def context_dumps(pid):
+    """[(time, {context name: [total, used]})] of each memory context dump
+    of pid in the server log: contexts of one name are added up."""
+    head = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC \[(\d+)\]")
+    ctx = re.compile(r"LOG:  level: \d+; (.*?): (\d+) total in .*; (\d+) used")
+    more = re.compile(r"LOG:  level: \d+; (\d+) more child contexts containing (\d+) total .*; (\d+) used")
+    dumps = []
+    with open(LOG, errors="replace") as f:
+        for line in f:
+            m = head.match(line)
+            if not m or int(m.group(2)) != pid:
+                continue
+            if "logging memory contexts of PID" in line:
+                t = dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.timezone.utc)
+                dumps.append((t.timestamp(), {}))
+                continue
+            if not dumps:
+                continue
+            m = more.search(line)
+            name = "(more child contexts)" if m else None
+            if m is None:
+                m = ctx.search(line)
+                name = m.group(1) if m else None
+            if name is None:
+                continue
+            e = dumps[-1][1].setdefault(name, [0, 0])
+            e[0] += int(m.group(2))
+            e[1] += int(m.group(3))
+    return dumps
 
 
 def attach_totals():
@@ -308,6 +342,20 @@ def report(days):
                     f"{d['db']['abandoned']} | {r.get('success', 0)} | {r.get('partial', 0)} | {r.get('failed', 0)} | "
                     f"{d['requests']} | {d['faults']} | {'yes' if d['finished'] else 'no (cap)'} |")
 
+    # The scheduler's contexts that changed most from the end of day 1 to the end.
+    md_c = []
+    if len(sched_pids) == 1:
+        dumps = context_dumps(next(iter(sched_pids)))
+        end1 = max(s["t"] for s in samples if s["day"] == 1)
+        early = [d for d in dumps if d[0] <= end1 + 0.5]
+        if early and dumps:
+            a, b = early[-1][1], dumps[-1][1]
+            names = sorted(set(a) | set(b), key=lambda n: -abs(b.get(n, [0, 0])[1] - a.get(n, [0, 0])[1]))
+            for n in names[:8]:
+                x, y = a.get(n, [0, 0]), b.get(n, [0, 0])
+                md_c.append(f"| {n[:60]} | {x[0] / 1024:,.1f} | {y[0] / 1024:,.1f} | {x[1] / 1024:,.1f} | "
+                            f"{y[1] / 1024:,.1f} | {(y[1] - x[1]) / 1024:+,.1f} |")
+
     total_s = time.time() - T0
     with open(f"{HERE}/results.tsv", "w") as f:
         f.write("\n".join(tsv) + "\n")
@@ -348,6 +396,13 @@ extension's functions, the first run of each code path).
 |---|---|---|---|---|---|---|---|---|
 """ + "\n".join(md_s) + f"""
 
+The scheduler's memory contexts that changed most between its last dump
+of day 1 and its last dump (KiB; contexts of one name added up):
+
+| context | total, day 1 | total, end | used, day 1 | used, end | used, change |
+|---|---|---|---|---|---|
+""" + "\n".join(md_c) + f"""
+
 ## Job workers (KiB): median of the samples of each day, max of all
 
 | job | figure | """ + " | ".join(f"day {d}" for d in range(1, DAYS + 1)) + """ | max | slope per day | samples |
@@ -360,7 +415,8 @@ and their trend over the days whether anything carried from day to day
 while it starts (before it names its run) is left out.
 
 Reproduce: `bench/soak/run` (DAYS=7, MEETINGS=5, TICK=1 by default;
-`DAYS=28 bench/soak/run` for four weeks, about 2 min a day).
+`DAYS=28 bench/soak/run` for four weeks, about 2 min a day;
+`LOG_COPY=FILE` keeps a copy of the server log with every context dump).
 """)
     print(open(f"{HERE}/RESULTS.md").read())
 
