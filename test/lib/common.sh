@@ -7,14 +7,16 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 
 rs_log() { printf '==> %s\n' "$*" >&2; }
 
-# Install the Debian packages of test/packages that are missing.
+# Install the Debian packages of test/packages (or of the lists given as
+# arguments, such as bench/packages) that are missing.
 rs_ensure_packages() {
 	local missing=() p
+	[ $# -gt 0 ] || set -- "$RS_ROOT/test/packages"
 	while read -r p; do
 		case "$p" in '' | '#'*) continue ;; esac
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
-	done <"$RS_ROOT/test/packages"
+	done < <(cat "$@")
 	[ ${#missing[@]} -eq 0 ] && return 0
 	rs_log "installing ${missing[*]}"
 	local sudo=
