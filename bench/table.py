@@ -27,7 +27,9 @@ def ratio(ours, baseline):
         return f"{r:.0f}"
     if abs(r) >= 10:
         return f"{r:.1f}"
-    return f"{r:.2f}"
+    if abs(r) >= 1:
+        return f"{r:.2f}"
+    return f"{r:.2g}"
 
 
 def read_rows(logdir, summary):
