@@ -35,16 +35,17 @@ def ratio(ours, baseline):
 def read_rows(logdir, summary):
     rows = []
     for name, state, _secs in summary:
-        if state != "ok":
+        if state not in ("ok", "earlier"):
             rows.append([name, state.upper(), "", "", "", "", ""])
             continue
+        label = name + " (earlier)" if state == "earlier" else name
         with open(os.path.join(logdir, name + ".tsv"), encoding="utf-8") as f:
             for line in f:
                 fields = line.rstrip("\n").split("\t")
                 if len(fields) != 5:
                     continue
                 measure, ours, baseline, unit, base_name = fields
-                rows.append([name, measure, ours, baseline, ratio(ours, baseline),
+                rows.append([label, measure, ours, baseline, ratio(ours, baseline),
                              unit, base_name])
     return rows
 
@@ -82,7 +83,8 @@ def main():
     print(text_table(rows))
     env = os.environ.get
     selected = env("BENCH_SELECTED", "")
-    failed = [(n, s) for n, s, _ in summary if s != "ok"]
+    failed = [(n, s) for n, s, _ in summary if s not in ("ok", "earlier")]
+    earlier = [n for n, s, _ in summary if s == "earlier"]
     lines = [
         "# Benchmark results",
         "",
@@ -107,11 +109,15 @@ def main():
         md_table(rows),
         "",
     ]
+    if earlier:
+        lines += ["Rows marked (earlier) were not measured by this run: they are the",
+                  "figures of " + ", ".join(f"`bench/{n}/results.tsv`" for n in earlier)
+                  + " as found in the tree.", ""]
     if failed:
         lines += ["Failed: " + ", ".join(f"bench/{n} ({s})" for n, s in failed) + ".", ""]
     lines += [
         "Run time: " + ", ".join(f"{n} {int(s) // 60} min {int(s) % 60} s"
-                                 for n, _, s in summary) + ".",
+                                 for n, st, s in summary if st != "earlier") + ".",
         "",
         "## Reproduce",
         "",
