@@ -145,12 +145,21 @@ arena_alloc(Arena *ar, size_t size)
  */
 #define JSON_RESERVE_SIZE ((size_t) 512 * 1024)
 #define MAX_TOKEN_BYTES ((size_t) 64 * 1024)
+#define JSON_CHUNK_SIZE ((size_t) 32 * 1024)
 
 typedef struct JsonSession
 {
 	const TabAllocator *a;
 	bool				failed; /* an allocation failed: serve the reserve */
 	size_t				reserve_used;
+	/*
+	 * Without a free function (memory released wholesale by the caller),
+	 * jansson's many small blocks are cut from chunks of JSON_CHUNK_SIZE
+	 * here rather than asked of the allocator one by one, and nothing is
+	 * freed: the tree is dropped with the caller's memory.
+	 */
+	char			   *bump;
+	size_t				bump_left;
 	const char		   *buf; /* the input, fed to jansson in reads */
 	size_t				len;
 	size_t				pos;
@@ -166,6 +175,30 @@ static union
 	long double align;
 } json_reserve;
 
+/* A block of jansson's from the current chunk, or NULL to ask the allocator. */
+static void *
+json_bump_alloc(JsonSession *s, size_t size)
+{
+	void *p;
+
+	if (size > JSON_CHUNK_SIZE / 8)
+		return NULL;
+	size = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	if (size > s->bump_left)
+	{
+		char *chunk = s->a->alloc(s->a->ctx, JSON_CHUNK_SIZE);
+
+		if (chunk == NULL)
+			return NULL;
+		s->bump = chunk;
+		s->bump_left = JSON_CHUNK_SIZE;
+	}
+	p = s->bump;
+	s->bump += size;
+	s->bump_left -= size;
+	return p;
+}
+
 static void *
 json_alloc_cb(size_t size)
 {
@@ -174,7 +207,9 @@ json_alloc_cb(size_t size)
 
 	if (!s->failed)
 	{
-		p = s->a->alloc(s->a->ctx, size);
+		p = s->a->free == NULL ? json_bump_alloc(s, size) : NULL;
+		if (p == NULL)
+			p = s->a->alloc(s->a->ctx, size);
 		if (p != NULL)
 			return p;
 		s->failed = true;
@@ -2018,6 +2053,12 @@ find_long_token(const char *b, size_t n)
 {
 	size_t p = 0;
 
+	/*
+	 * A token is at most the text plus the one byte a trailing backslash
+	 * skips: a text shorter than the limit needs no scan (most documents).
+	 */
+	if (n < MAX_TOKEN_BYTES)
+		return n;
 	while (p < n)
 	{
 		size_t start = p;
@@ -2086,7 +2127,9 @@ convert_document(Ctx *c, DocFn fn, void **result)
 	if (root != NULL)
 	{
 		rc = fn(c, root, result, &owner);
-		json_decref(root);
+		/* without a free function the tree goes with the caller's memory */
+		if (c->arena.a.free != NULL)
+			json_decref(root);
 	}
 	json_session_end(&session);
 	if (rc == 0)
