@@ -2339,10 +2339,21 @@ fast_word(Fast *f, const char *w, size_t n)
 	return true;
 }
 
+/*
+ * An empty object.  Not json_object(): inside the server that name is
+ * PostgreSQL's SQL function json_object, which the executable exports and
+ * which takes precedence over jansson's for calls from this library.
+ */
+static json_t *
+fast_new_object(void)
+{
+	return json_pack("{}");
+}
+
 static json_t *
 fast_object(Fast *f)
 {
-	json_t *obj = json_object();
+	json_t *obj = fast_new_object();
 
 	if (obj == NULL)
 		return NULL;
