@@ -136,7 +136,7 @@ test_mutations(void)
 {
 	const char *dir = getenv("RACING_SCHED_FIXTURES");
 	char		path[1024];
-	size_t		len;
+	size_t		len = 0;
 	char	   *doc;
 	char	   *copy;
 	unsigned	seed = 12345;
