@@ -18,41 +18,6 @@
 -- race that does not exist, 54000 for oversized arguments.
 --
 
--- The forms of argument values, for _check_args: true or false, never an error.
-CREATE FUNCTION _is_racing_date(v jsonb) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	RETURN jsonb_typeof(v) = 'string' AND v #>> '{}' ~ '^\d{4}-\d{2}-\d{2}$'
-		AND (v #>> '{}')::date BETWEEN '1900-01-01' AND '9999-12-31';
-EXCEPTION WHEN data_exception THEN
-	RETURN false;
-END
-$$;
-
--- A possible race_id: a positive bigint written as digits (not 1.0, 1e3),
--- as the jobs read it with a cast to bigint.
-CREATE FUNCTION _is_id(v jsonb) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN jsonb_typeof(v) = 'number' AND v::text ~ '^[1-9][0-9]{0,18}$'
-	AND v::numeric <= 9223372036854775807;
-
-CREATE FUNCTION _is_timestamptz(t text) RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	PERFORM t::timestamptz;
-	RETURN true;
-EXCEPTION WHEN data_exception THEN
-	RETURN false;
-END
-$$;
-
-REVOKE ALL ON FUNCTION _is_racing_date(jsonb), _is_id(jsonb), _is_timestamptz(text) FROM PUBLIC;
-
 CREATE OR REPLACE FUNCTION _check_args(job_type text, args jsonb) RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -60,6 +25,9 @@ AS $$
 DECLARE
 	allowed text[];
 	jurisdictions constant text[] := '{NSW,VIC,QLD,ACT,SA,TAS,NT}';
+	-- a race_id as the jobs read it (a cast to bigint): digits, positive
+	id_re constant text := '^[1-9][0-9]{0,18}$';
+	date_re constant text := '^\d{4}-\d{2}-\d{2}$';
 	k text;
 	v jsonb;
 	e jsonb;
@@ -89,43 +57,55 @@ BEGIN
 					  HINT = format('Allowed: %s.', array_to_string(allowed, ', '));
 		END IF;
 		bad := false;
-		CASE k
-		WHEN 'date' THEN
-			bad := NOT racing_sched._is_racing_date(v);
-			hint := 'A date is written YYYY-MM-DD, between 1900-01-01 and 9999-12-31.';
-		WHEN 'days_ahead' THEN
-			bad := jsonb_typeof(v) <> 'number' OR v::numeric NOT BETWEEN 0 AND 7
-				OR v::numeric <> trunc(v::numeric);
-			hint := 'days_ahead is a whole number from 0 to 7.';
-		WHEN 'race_id' THEN
-			bad := NOT racing_sched._is_id(v);
-			hint := 'race_id is a race_id of racing_sched.races.';
-		WHEN 'race_ids' THEN
-			bad := jsonb_typeof(v) <> 'array'
-				OR EXISTS (SELECT FROM jsonb_array_elements(v) x WHERE NOT racing_sched._is_id(x));
-			hint := 'race_ids is a JSON array of race_id of racing_sched.races.';
-		WHEN 'jurisdictions' THEN
-			bad := jsonb_typeof(v) <> 'array'
-				OR EXISTS (SELECT FROM jsonb_array_elements(v) x
-						   WHERE jsonb_typeof(x) <> 'string' OR NOT x #>> '{}' = ANY (jurisdictions));
-			hint := format('jurisdictions is a JSON array of %s.', array_to_string(jurisdictions, ', '));
-		WHEN 'only' THEN
-			bad := jsonb_typeof(v) <> 'array'
-				OR EXISTS (SELECT FROM jsonb_array_elements(v) x
-						   WHERE jsonb_typeof(x) <> 'object'
-							  OR EXISTS (SELECT FROM jsonb_object_keys(x) ok
-										 WHERE ok NOT IN ('date', 'jurisdiction', 'race_type', 'location'))
-							  OR NOT racing_sched._is_racing_date(x->'date')
-							  OR jsonb_typeof(x->'jurisdiction') IS DISTINCT FROM 'string'
-							  OR NOT x->>'jurisdiction' = ANY (jurisdictions)
-							  OR coalesce(jsonb_typeof(x->'race_type'), 'null') NOT IN ('string', 'null')
-							  OR coalesce(jsonb_typeof(x->'location'), 'null') NOT IN ('string', 'null'));
-			hint := 'only is a JSON array of {"date", "jurisdiction", "race_type", "location"} objects.';
-		WHEN 'deadline' THEN
-			bad := jsonb_typeof(v) <> 'string' OR NOT racing_sched._is_timestamptz(v #>> '{}');
-			hint := 'A deadline is a timestamp with time zone.';
-		ELSE
-		END CASE;
+		BEGIN
+			CASE k
+			WHEN 'date' THEN
+				hint := 'A date is written YYYY-MM-DD, between 1900-01-01 and 9999-12-31.';
+				bad := jsonb_typeof(v) <> 'string' OR v #>> '{}' !~ date_re
+					OR (v #>> '{}')::date NOT BETWEEN '1900-01-01' AND '9999-12-31';
+			WHEN 'days_ahead' THEN
+				hint := 'days_ahead is a whole number from 0 to 7.';
+				bad := jsonb_typeof(v) <> 'number' OR v::numeric NOT BETWEEN 0 AND 7
+					OR v::numeric <> trunc(v::numeric);
+			WHEN 'race_id' THEN
+				hint := 'race_id is a race_id of racing_sched.races.';
+				bad := jsonb_typeof(v) <> 'number' OR v::text !~ id_re
+					OR v::numeric > 9223372036854775807;
+			WHEN 'race_ids' THEN
+				hint := 'race_ids is a JSON array of race_id of racing_sched.races.';
+				bad := jsonb_typeof(v) <> 'array'
+					OR EXISTS (SELECT FROM jsonb_array_elements(v) x
+							   WHERE jsonb_typeof(x) <> 'number' OR x::text !~ id_re
+								  OR x::numeric > 9223372036854775807);
+			WHEN 'jurisdictions' THEN
+				hint := format('jurisdictions is a JSON array of %s.', array_to_string(jurisdictions, ', '));
+				bad := jsonb_typeof(v) <> 'array'
+					OR EXISTS (SELECT FROM jsonb_array_elements(v) x
+							   WHERE jsonb_typeof(x) <> 'string' OR NOT x #>> '{}' = ANY (jurisdictions));
+			WHEN 'only' THEN
+				hint := 'only is a JSON array of {"date", "jurisdiction", "race_type", "location"} objects.';
+				bad := jsonb_typeof(v) <> 'array';
+				FOR e IN SELECT x FROM jsonb_array_elements(CASE WHEN bad THEN '[]' ELSE v END) x LOOP
+					bad := bad OR jsonb_typeof(e) <> 'object'
+						OR EXISTS (SELECT FROM jsonb_object_keys(CASE WHEN jsonb_typeof(e) = 'object' THEN e ELSE '{}' END) o
+								   WHERE o NOT IN ('date', 'jurisdiction', 'race_type', 'location'))
+						OR jsonb_typeof(e->'date') IS DISTINCT FROM 'string' OR e->>'date' !~ date_re
+						OR (e->>'date')::date NOT BETWEEN '1900-01-01' AND '9999-12-31'
+						OR jsonb_typeof(e->'jurisdiction') IS DISTINCT FROM 'string'
+						OR NOT e->>'jurisdiction' = ANY (jurisdictions)
+						OR coalesce(jsonb_typeof(e->'race_type'), 'null') NOT IN ('string', 'null')
+						OR coalesce(jsonb_typeof(e->'location'), 'null') NOT IN ('string', 'null');
+					EXIT WHEN bad;
+				END LOOP;
+			WHEN 'deadline' THEN
+				hint := 'A deadline is a timestamp with time zone.';
+				bad := jsonb_typeof(v) <> 'string' OR (v #>> '{}')::timestamptz IS NULL;
+			ELSE
+			END CASE;
+		EXCEPTION WHEN data_exception THEN
+			-- a date or a timestamp that does not exist, such as 2026-02-30
+			bad := true;
+		END;
 		IF bad THEN
 			RAISE EXCEPTION 'invalid value for argument "%": %', k, left(v::text, 200)
 				USING ERRCODE = 'invalid_parameter_value', HINT = hint;
@@ -236,8 +216,12 @@ BEGIN
 		RAISE EXCEPTION 'argument "n" of next_runs must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF next_runs.n NOT BETWEEN 0 AND 10000 THEN
-		RAISE EXCEPTION 'argument "n" of next_runs must be between 0 and 10000, not %', next_runs.n
+	IF next_runs.n < 0 THEN
+		RAISE EXCEPTION 'argument "n" of next_runs must not be negative'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF next_runs.n > 10000 THEN
+		RAISE EXCEPTION 'argument "n" of next_runs must be at most 10000, not %', next_runs.n
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT j.schedule INTO expr

@@ -29,7 +29,8 @@ SELECT throws_ok($$SELECT run_now('morning_scrape', '[1,2]')$$, '22023', 'args m
 SELECT throws_ok($$SELECT run_now('morning_scrape', '{"dat": "2026-11-28"}')$$, '22023',
 	'unknown argument "dat" for a morning_scrape job', 'unknown argument');
 SELECT throws_ok($$SELECT run_now('morning_scrape', '{"date": "28/11/2026"}')$$, '22023', NULL, 'malformed date');
-SELECT throws_ok($$SELECT run_now('morning_scrape', '{"date": "2026-13-45"}')$$, '22008', NULL, 'impossible date');
+SELECT throws_ok($$SELECT run_now('morning_scrape', '{"date": "2026-13-45"}')$$, '22023',
+	'invalid value for argument "date": "2026-13-45"', 'impossible date');
 SELECT throws_ok($$SELECT run_now('morning_scrape', '{"days_ahead": -1}')$$, '22023', NULL, 'negative days_ahead');
 SELECT throws_ok($$SELECT run_now('post_race', '{"race_id": "x"}')$$, '22023', NULL, 'race_id of the wrong type');
 SELECT throws_ok($$SELECT run_now('cleanup_job_runs', jsonb_build_object('deadline', repeat('x', 70000)))$$,
@@ -103,7 +104,12 @@ SELECT is((SELECT args FROM job_runs WHERE parent_job_run_id = (SELECT id FROM i
 
 -- A deadline stops retries that would come after it.
 DELETE FROM ids;
-INSERT INTO ids SELECT run_now('pre_race_t15', jsonb_build_object('race_id', 7, 'deadline', now() + interval '90 s'));
+WITH m AS (INSERT INTO meetings (meeting_date, race_type, venue_mnemonic, meeting_name)
+		   VALUES ('2026-12-01', 'R', 'ENG', 'ENGINE') RETURNING meeting_id),
+	r AS (INSERT INTO races (meeting_id, race_number, start_time)
+		  SELECT meeting_id, 1, now() + interval '2 hours' FROM m RETURNING race_id)
+INSERT INTO ids SELECT run_now('pre_race_t15', jsonb_build_object('race_id', race_id, 'deadline', now() + interval '90 s'))
+FROM r;
 UPDATE job_runs SET status = 'running', started_at = now(), worker_pid = 1 WHERE job_run_id = (SELECT id FROM ids);
 SELECT ok(_finish_run((SELECT id FROM ids), 'failed', 0, 1, '{"x"}', '{}', 1, true), 'pre-race run fails');
 SELECT is((SELECT count(*) FROM job_runs WHERE parent_job_run_id = (SELECT id FROM ids)), 1::bigint,
