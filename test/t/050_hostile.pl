@@ -115,12 +115,25 @@ sub snapshot_shape
 		WHERE o.race_id = $race AND s.scrape_type = '$phase'});
 }
 
-sub rss_kb
+# The scheduler's private memory: RssAnon (VmRSS also counts the shared
+# buffers it touches), and the total of its memory contexts, which it logs
+# when asked.
+sub rss_anon_kb
+{
+	open my $fh, '<', "/proc/$_[0]/status" or return 0;
+	my ($kb) = map { /^RssAnon:\s+(\d+)/ ? $1 : () } <$fh>;
+	return $kb // 0;
+}
+
+sub context_bytes
 {
 	my ($pid) = @_;
-	open my $fh, '<', "/proc/$pid/status" or return 0;
-	my ($kb) = map { /^VmRSS:\s+(\d+)/ ? $1 : () } <$fh>;
-	return $kb // 0;
+	my $count = sub { scalar(() = slurp_file($node->logfile) =~ /\[$pid\].*Grand total: \d+ bytes/g) };
+	my $n = $count->();
+	sql("SELECT pg_log_backend_memory_contexts($pid)");
+	wait_until(sub { $count->() > $n }, 30, 'memory contexts logged') or return -1;
+	my @totals = slurp_file($node->logfile) =~ /\[$pid\].*Grand total: (\d+) bytes/g;
+	return $totals[-1];
 }
 
 # -- a clean day first ----------------------------------------------------------
@@ -146,7 +159,7 @@ ctl('POST', 'faults', { path => 'prewarm', fault => 'gzip_bomb', params => { mb 
 ok(HTTP::Tiny->new(timeout => 300)->get("$base/prewarm")->{success}, 'the simulator has its gzip bomb ready');
 ctl('DELETE', 'faults');
 
-my $rss0 = rss_kb($sched);
+my @memory = ([ 'before the cases', rss_anon_kb($sched), context_bytes($sched) ]);
 
 # -- the cases --------------------------------------------------------------------
 # [name, fault, params, error pattern]; the same set at both levels, plus a
@@ -180,7 +193,10 @@ my @meeting_cases = (
 );
 my @race_cases = (
 	@common,
-	[ '10,000 runners in a race', 'runners_10000', { n => 10000 }, qr/runner|number|range|too many/i ],
+	# over the size cap as served; under a larger cap, up to the parser
+	[ '10,000 runners in a race', 'runners_10000', { n => 10000 }, qr/size-cap/ ],
+	[ '10,000 runners in a race, 256 MB cap', 'runners_10000', { n => 10000 }, qr/runners.*exceed|too many/i, 0,
+	  [ 'racing_sched.http_max_response_size', '256MB' ] ],
 );
 
 # A wrong JSON type at every level: for each container of the document
@@ -234,6 +250,20 @@ sub add_race_levels
 push @race_cases, add_race_levels($races[0]);
 note scalar(@meeting_cases) . ' meeting-level cases, ' . scalar(@race_cases) . ' race-level cases';
 
+# Set a server setting for the workers started from now on (undef: back to
+# the configuration file's); wait until new sessions have it.
+my %saved_setting;
+sub set_setting
+{
+	my ($name, $value) = @_;
+	$saved_setting{$name} //= sql("SELECT current_setting('$name')");
+	sql(defined $value ? "ALTER SYSTEM SET $name = '$value'" : "ALTER SYSTEM RESET $name");
+	sql('SELECT pg_reload_conf()');
+	my $want = $value // $saved_setting{$name};
+	wait_until(sub { sql("SELECT current_setting('$name')") eq $want }, 30, "$name = $want")
+	  or die "setting $name = $want not applied";
+}
+
 sub check_alive
 {
 	my ($what) = @_;
@@ -273,11 +303,14 @@ for my $case (@meeting_cases)
 	is($next->{status}, 'success', "meetings, $name: the next run succeeds") or diag explain $next;
 }
 
+push @memory, [ 'after the meetings cases', rss_anon_kb($sched), context_bytes($sched) ];
+
 # -- pre-race snapshots: faults on the race document ---------------------------------
 for my $case (@race_cases)
 {
-	my ($name, $fault, $params, $pattern, $unused_ok) = @$case;
+	my ($name, $fault, $params, $pattern, $unused_ok, $setting) = @$case;
 	my $race = shift @races;
+	set_setting(@$setting) if $setting;
 	ctl('DELETE', 'faults');
 	ctl('POST', 'faults', { path => '/races/\d+\?', fault => $fault, params => $params });
 	my $before = race_state($race);
@@ -285,6 +318,7 @@ for my $case (@race_cases)
 	$r = run_job('pre_race_t60', { race_id => 0 + $race });
 	my $secs = time() - $t0;
 	ctl('DELETE', 'faults');
+	set_setting($setting->[0], undef) if $setting;
 	my $errs = join("\n", @{ $r->{errors} });
 	my $succeeded = $unused_ok && $r->{status} eq 'success';
 	if ($succeeded)
@@ -310,10 +344,58 @@ for my $case (@race_cases)
 		"race, $name: the runners stored are the clean ones") if $succeeded;
 }
 
+# -- post-race results: faults on a resulted race's results and dividends ------------
+# The simulator's clock moves past the day: every race is Paying, with
+# results and dividends, which the post-race job stores.
+ctl('POST', 'clock', { offset => 8 * 3600 });
+sub race_doc
+{
+	my ($race_id) = @_;
+	my ($type, $venue, $n) = split /\|/, sql(qq{
+		SELECT m.race_type, m.venue_mnemonic, r.race_number FROM racing_sched.races r
+		JOIN racing_sched.meetings m USING (meeting_id) WHERE r.race_id = $race_id});
+	return fetch_doc("/dates/$date/meetings/$type/$venue/races/$n");
+}
+# races with results and dividends (those with a tote)
+my @post_races = grep { @{ race_doc($_)->{dividends} // [] } } @races;
+my $paying = race_doc($post_races[0]);
+is($paying->{raceStatus}, 'Paying', 'the simulator has moved past the races');
+my @post_cases = map {
+	my $p = $_;
+	[ 'wrong type at /' . join('/', @$p), 'retype', { path => $p }, qr/expected|type|must be|invalid/i ]
+} grep { $_->[0] =~ /^(results|dividends)$/ } levels($paying);
+push @post_cases, [ 'wrong types', 'wrong_types', { fields => ['results'] }, qr/expected|type/i ];
+note scalar(@post_cases) . ' post-race cases';
+for my $case (@post_cases)
+{
+	my ($name, $fault, $params, $pattern) = @$case;
+	my $race = shift @post_races;
+	ctl('DELETE', 'faults');
+	ctl('POST', 'faults', { path => '/races/\d+\?', fault => $fault, params => $params });
+	my $before = sql("SELECT digest('results', $race) || ' | ' || digest('dividends', $race)");
+	$r = run_job('post_race', { race_id => 0 + $race });
+	ctl('DELETE', 'faults');
+	my $errs = join("\n", @{ $r->{errors} });
+	ok($r->{status} eq 'failed' && $errs =~ $pattern && $errs !~ /worker exited|server restarted|timed out after/,
+		sprintf("post-race, %s: %s, %s", $name, $r->{status}, $r->{errors}[0] // 'no error')) or diag explain $r;
+	is(sql("SELECT digest('results', $race) || ' | ' || digest('dividends', $race)"), $before,
+		"post-race, $name: no results or dividends stored");
+	check_alive("post-race, $name");
+	my $next = run_job('post_race', { race_id => 0 + $race });
+	is($next->{status}, 'success', "post-race, $name: the next run succeeds") or diag explain $next;
+	like(sql("SELECT digest('results', $race) || ' | ' || digest('dividends', $race)"), qr/^[1-9]\d* \S+ \| [1-9]/,
+		"post-race, $name: and stores the results and dividends");
+}
+
 # -- memory --------------------------------------------------------------------------
-my $rss1 = rss_kb($sched);
-note "scheduler VmRSS: $rss0 kB before the cases, $rss1 kB after";
-cmp_ok($rss1 - $rss0, '<', 4096, 'scheduler memory flat: ' . ($rss1 - $rss0) . ' kB over all the cases');
+push @memory, [ 'after all the cases', rss_anon_kb($sched), context_bytes($sched) ];
+note sprintf('scheduler %s: RssAnon %d kB, memory contexts %d bytes', @$_) for @memory;
+# From the middle to the end (the first cases warm caches up): within 1 MB of
+# anonymous memory (allocator noise) and 64 kB of contexts.
+cmp_ok($memory[2][1] - $memory[1][1], '<', 1024,
+	'scheduler memory flat: RssAnon +' . ($memory[2][1] - $memory[1][1]) . ' kB over the second half');
+cmp_ok($memory[2][2] - $memory[1][2], '<', 65536,
+	'scheduler memory contexts flat: +' . ($memory[2][2] - $memory[1][2]) . ' bytes over the second half');
 is(sql(q{SELECT count(*) FROM racing_sched.job_runs WHERE status IN ('queued', 'running')}), '0',
 	'no run left queued or running');
 my $log = slurp_file($node->logfile);
