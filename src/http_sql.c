@@ -77,6 +77,11 @@ racing_sched_http_get(PG_FUNCTION_ARGS)
 	HttpRequest	   req;
 	StringInfoData buf;
 
+	/* STRICT in 1.0; from 1.1 on a NULL is an error, as elsewhere */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "url" : "include_body")));
 	memset(&req, 0, sizeof(req));
 	req.url = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	req.label = "http_get";
@@ -87,11 +92,14 @@ racing_sched_http_get(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(outcome_jsonb(&buf));
 }
 
+/* Each URL holds a request's state until the end of the call. */
+#define HTTP_GET_ALL_MAX_URLS 1000
+
 /* http_get_all(urls text[]) RETURNS jsonb: an array of outcomes, in order */
 Datum
 racing_sched_http_get_all(PG_FUNCTION_ARGS)
 {
-	ArrayType	  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType	  *arr;
 	Datum		  *elems;
 	bool		  *nulls;
 	int			   n;
@@ -99,6 +107,16 @@ racing_sched_http_get_all(PG_FUNCTION_ARGS)
 	HttpRequest	  *reqs;
 	StringInfoData buf;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("urls must not be null")));
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	if (ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)) > HTTP_GET_ALL_MAX_URLS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many urls (%d)", ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr))),
+				 errdetail("At most %d URLs are fetched in one call.", HTTP_GET_ALL_MAX_URLS)));
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls,
 					  &n);
 	reqs = palloc0(sizeof(HttpRequest) * Max(n, 1));

@@ -112,9 +112,12 @@ required_text_arg(FunctionCallInfo fcinfo, int n, const char *name)
 	return text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
-/* The owner of an existing job, locked, and its type; NULL if none. */
-static char *
-existing_job(const char *job_name, char **job_type)
+/*
+ * Whether the job exists, locked, with its type and owner (NULL for a
+ * built-in job, which has no owner).
+ */
+static bool
+existing_job(const char *job_name, char **job_type, char **owner)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(job_name)};
@@ -125,9 +128,10 @@ existing_job(const char *job_name, char **job_type)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "racing_sched: reading jobs failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
-		return NULL;
+		return false;
 	*job_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	*owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	return true;
 }
 
 /* A custom job may be changed by its owner, a member of it, or a superuser. */
@@ -155,12 +159,17 @@ racing_sched_schedule(PG_FUNCTION_ARGS)
 	char	   *command = required_text_arg(fcinfo, 2, "command");
 	char	   *owner = GetUserNameFromId(GetUserId(), false);
 	char	   *job_type = NULL;
-	char	   *current_owner;
+	char	   *current_owner = NULL;
 	CronSchedule parsed;
 	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
 	Datum		values[4];
 	int			rc;
 
+	if (strlen(schedule) > 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("schedule is too long (%zu bytes)", strlen(schedule)),
+				 errdetail("At most 1024 bytes are accepted.")));
 	cron_parse_or_error(schedule, &parsed);
 	if (strspn(command, " \t\r\n;") == strlen(command))
 		ereport(ERROR,
@@ -180,8 +189,7 @@ racing_sched_schedule(PG_FUNCTION_ARGS)
 				 errdetail("A job name has 1 to 63 letters, digits, '_', '.' or '-', and starts with a letter, digit or '_'.")));
 
 	SPI_connect();
-	current_owner = existing_job(job_name, &job_type);
-	if (current_owner != NULL)
+	if (existing_job(job_name, &job_type, &current_owner))
 	{
 		if (strcmp(job_type, "sql") != 0)
 			ereport(ERROR,
@@ -218,14 +226,13 @@ racing_sched_unschedule(PG_FUNCTION_ARGS)
 {
 	char	   *job_name = required_text_arg(fcinfo, 0, "job_name");
 	char	   *job_type = NULL;
-	char	   *owner;
+	char	   *owner = NULL;
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
 	int			rc;
 
 	SPI_connect();
-	owner = existing_job(job_name, &job_type);
-	if (owner == NULL)
+	if (!existing_job(job_name, &job_type, &owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("job \"%s\" does not exist", job_name)));

@@ -29,7 +29,8 @@ SELECT throws_ok($$SELECT run_now('morning_scrape', '[1,2]')$$, '22023', 'args m
 SELECT throws_ok($$SELECT run_now('morning_scrape', '{"dat": "2026-11-28"}')$$, '22023',
 	'unknown argument "dat" for a morning_scrape job', 'unknown argument');
 SELECT throws_ok($$SELECT run_now('morning_scrape', '{"date": "28/11/2026"}')$$, '22023', NULL, 'malformed date');
-SELECT throws_ok($$SELECT run_now('morning_scrape', '{"date": "2026-13-45"}')$$, '22008', NULL, 'impossible date');
+SELECT throws_ok($$SELECT run_now('morning_scrape', '{"date": "2026-13-45"}')$$, '22023',
+	'invalid value for argument "date": "2026-13-45"', 'impossible date');
 SELECT throws_ok($$SELECT run_now('morning_scrape', '{"days_ahead": -1}')$$, '22023', NULL, 'negative days_ahead');
 SELECT throws_ok($$SELECT run_now('post_race', '{"race_id": "x"}')$$, '22023', NULL, 'race_id of the wrong type');
 SELECT throws_ok($$SELECT run_now('cleanup_job_runs', jsonb_build_object('deadline', repeat('x', 70000)))$$,

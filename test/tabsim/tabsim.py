@@ -1110,12 +1110,74 @@ def f_deep_nesting(h, p, resp):
     h.send_raw(200, b'{"meetings":' + b"[" * n + b"]" * n + b"}")
 
 
+def f_header_drip(h, p, resp):
+    """The status line and headers (with 4 KB of padding headers) dripped
+    evenly over params.seconds, a few bytes every params.interval s; then
+    the real body, if the client is still there."""
+    body = resp.body()
+    head = ("HTTP/1.1 %d OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (
+        resp.status, resp.ctype, len(body))).encode()
+    head += b"".join(b"X-Drip-%d: %s\r\n" % (i, b"." * 60) for i in range(64)) + b"\r\n"
+    interval, seconds = float(p.get("interval", 0.5)), float(p.get("seconds", 120))
+    ticks = max(1, int(seconds / interval))
+    step = max(1, -(-len(head) // ticks))
+    h.sent_status = resp.status
+    h.close_connection = True
+    try:
+        for i in range(0, len(head), step):
+            h.wfile.write(head[i:i + step])
+            h.wfile.flush()
+            time.sleep(interval)
+        h.wfile.write(body)
+    except OSError:
+        pass
+
+
+def _retype(v):
+    """A value of another JSON type than v."""
+    if isinstance(v, bool) or v is None:
+        return "yes"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, str):
+        return {"value": v} if v else 0
+    if isinstance(v, list):
+        return {str(i): x for i, x in enumerate(v)}
+    return [v]
+
+
+def _m_retype(doc, p):
+    """params.path: a list of keys and indices down the document, "*" for all;
+    every value it reaches gets another JSON type.  [] retypes the root."""
+    path = p.get("path", [])
+    if not path:
+        return _retype(doc)
+
+    def visit(v, rest):
+        key, rest = rest[0], rest[1:]
+        if isinstance(v, dict):
+            keys = list(v) if key == "*" else [key] if key in v else []
+        elif isinstance(v, list):
+            keys = range(len(v)) if key == "*" else [key] if isinstance(key, int) and key < len(v) else []
+        else:
+            keys = []
+        for k in keys:
+            if rest:
+                visit(v[k], rest)
+            else:
+                v[k] = _retype(v[k])
+    visit(doc, list(path))
+    return doc
+
+
 FAULTS = {
     "status": (f_status, "any status (default 500) with an optional body, content_type, headers, retry_after"),
     "429": (f_429, "429 (or params.status) with Retry-After in seconds, or an HTTP-date if http_date"),
     "delay": (f_delay, "sleep params.seconds (default 120) before the headers; then the real answer "
                        "or the fault params.then with params.then_params"),
     "trickle": (f_trickle, "real body, params.chunk bytes (64) every params.interval s (0.2)"),
+    "header_drip": (f_header_drip, "status line and 4 KB of headers dripped over params.seconds (120), "
+                                   "a few bytes every params.interval s (0.5); then the real body"),
     "reset": (f_reset, "headers and params.bytes of the body (half), then a TCP RST"),
     "close": (f_close, "close the connection without any response (FIN; RST if params.rst)"),
     "truncate": (f_truncate, "the body cut at params.bytes or params.fraction (0.5), Content-Length matching"),
@@ -1143,6 +1205,8 @@ FAULTS = {
     "status_alias": (mutation(_m_status_alias), "raceStatus renamed by params.map "
                                                 "(Normal->Open, Paying->Final)"),
     "unknown_keys": (mutation(_m_unknown_keys), "an unknown key with a nested value in every object"),
+    "retype": (mutation(_m_retype), "every value at params.path (keys and indices, \"*\" for all; "
+                                    "[] the root) turned into another JSON type"),
     "nulls": (mutation(_m_nulls), "params.fields (conditions, prizeMoney, riderDriverName, fixedOdds, "
                                   "parimutuel, results, scratchings, ...) set to null"),
 }

@@ -566,6 +566,29 @@ class TestFaults(Base):
         self.assertTrue(body.startswith(b'{"meetings":' + b"[" * 5000 + b"]"))
         self.assertEqual(body.count(b"["), 5000)
 
+    def test_header_drip(self):
+        p = self.fault("header_drip", {"interval": 0.05, "seconds": 0.6})
+        data, err, secs = self.raw(p)
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:40])
+        self.assertGreater(secs, 0.5, "the headers took their time")
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertGreater(len(head), 4096, "padding headers")
+        self.assertEqual(json.loads(body)["raceNumber"], self.race["raceNumber"])
+
+    def test_retype(self):
+        p = self.fault("retype", {"path": ["runners", "*", "fixedOdds", "*"]}, count=3)
+        doc = json.loads(self.get(p)[2])
+        fo = doc["runners"][0]["fixedOdds"]
+        self.assertIsInstance(fo["returnWin"], str)
+        self.assertIsInstance(fo["bettingStatus"], dict)
+        self.assertIsInstance(fo["isFavouriteWin"], str)
+        self.assertIsInstance(doc["runners"][0]["runnerNumber"], int, "only the path")
+        self.ctl.clear_faults()
+        p = self.fault("retype", {"path": ["runners"]})
+        self.assertIsInstance(json.loads(self.get(p)[2])["runners"], dict)
+        p = self.fault("retype", {"path": []})
+        self.assertIsInstance(json.loads(self.get(p)[2]), list)
+
     def test_nul_escape(self):
         p = self.fault("nul_escape")
         body = self.get(p)[2]
