@@ -78,10 +78,11 @@ sub race_key_sql
 }
 
 # What is wrong with the racing tables against the simulator's day: natural
-# keys stored twice, races unknown to the day, runners of a race or odds of
-# a snapshot that are not exactly the race's runners, snapshots without
-# odds, a race with two snapshots of one pre-race phase.  An empty list is a
-# consistent database.
+# keys stored twice, races unknown to the day, runners of a fetched race or
+# odds of a snapshot that are not exactly the document's runners (a
+# snapshot without its odds among them), a race not yet fetched holding
+# more than the scratchings of the meetings list, a race with two snapshots
+# of one pre-race phase.  An empty list is a consistent database.
 sub racing_problems
 {
 	my ($node, $db, $sim_races) = @_;
@@ -110,6 +111,7 @@ sub racing_problems
 	# per race: runners stored, and rows of each odds snapshot
 	my $rows = $q->("SELECT $key, r.race_id,
 			(SELECT count(*) FROM racing_sched.runners u WHERE u.race_id = r.race_id),
+			(SELECT count(*) FROM racing_sched.runners u WHERE u.race_id = r.race_id AND u.scratched),
 			coalesce((SELECT string_agg(s.scrape_type || '=' ||
 					(SELECT count(*) FROM racing_sched.odds o WHERE o.scrape_id = s.scrape_id), ','
 					ORDER BY s.scrape_id)
@@ -118,23 +120,31 @@ sub racing_problems
 	for my $line (split /\n/, $rows)
 	{
 		# the key itself holds two bars
-		my ($k, $id, $nrunners, $snaps) = ($line =~ /^(.*?\|.*?\|.*?)\|(\d+)\|(\d+)\|(.*)$/);
+		my ($k, $id, $nrunners, $scratched, $snaps) =
+		  ($line =~ /^(.*?\|.*?\|.*?)\|(\d+)\|(\d+)\|(\d+)\|(.*)$/);
 		if (!exists $runners{$k})
 		{
 			push @problems, "race $id ($k) is not a race of the day";
 			next;
 		}
 		my $want = $runners{$k};
-		push @problems, "race $id ($k): $nrunners runners stored, the document has $want"
-		  if $nrunners != 0 && $nrunners != $want;
+		# before its document is fetched a race holds only the scratchings
+		# of the meetings list
+		if ($snaps ne '')
+		{
+			push @problems, "race $id ($k): $nrunners runners stored, the document has $want"
+			  if $nrunners != $want;
+		}
+		elsif ($nrunners > 0 && $nrunners != $scratched)
+		{
+			push @problems, "race $id ($k): runners other than scratchings stored without its document";
+		}
 		for my $snap (grep { $_ ne '' } split /,/, $snaps)
 		{
 			my ($type, $n) = split /=/, $snap;
 			push @problems, "race $id ($k): a $type snapshot holds $n odds rows, the document has $want runners"
 			  if $n != $want;
 		}
-		push @problems, "race $id ($k): snapshots stored without its runners"
-		  if $nrunners == 0 && $snaps =~ /=/;
 	}
 	return @problems;
 }
