@@ -106,6 +106,8 @@ claim_slot(void)
 		rs_shared->state = SCHED_STARTING;
 		rs_shared->started_at = GetCurrentTimestamp();
 		rs_shared->heartbeat_at = rs_shared->started_at;
+		if (rs_shared->work_started_at == 0)
+			rs_shared->work_started_at = rs_shared->started_at;
 	}
 	SpinLockRelease(&rs_shared->mutex);
 
@@ -167,20 +169,20 @@ scheduler_run_due_work(void)
 	static bool no_bgworker_logged = false;
 	TimestampTz next_event;
 	TimestampTz next_due;
-	TimestampTz server_started_at;
+	TimestampTz work_started_at;
 	int			running;
 	int			free_slots;
 	bool		started_any = false;
 
 	SpinLockAcquire(&rs_shared->mutex);
-	server_started_at = rs_shared->shmem_init_time;
+	work_started_at = rs_shared->work_started_at;
 	SpinLockRelease(&rs_shared->mutex);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "racing_sched: SPI_connect failed");
 
 	job_runs_check_stopping();
-	next_event = job_runs_sweep(server_started_at);
+	next_event = job_runs_sweep(work_started_at);
 	next_event = Min(next_event, job_runs_enqueue_cron(scheduler_timezone()));
 	next_event = Min(next_event, job_runs_plan_race_phases());
 
