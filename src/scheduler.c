@@ -173,6 +173,7 @@ scheduler_run_due_work(void)
 	int			running;
 	int			free_slots;
 	bool		started_any = false;
+	bool		can_start = false;
 
 	SpinLockAcquire(&rs_shared->mutex);
 	work_started_at = rs_shared->work_started_at;
@@ -193,6 +194,8 @@ scheduler_run_due_work(void)
 		List	   *due = job_runs_claim_due(free_slots);
 		ListCell   *lc;
 
+		can_start = true;
+
 		slots_full_logged = false;
 		foreach(lc, due)
 		{
@@ -203,6 +206,7 @@ scheduler_run_due_work(void)
 							(errmsg("racing_sched could not start a job worker: no background worker slot is free"),
 							 errhint("Raise max_worker_processes.")));
 				no_bgworker_logged = true;
+				can_start = false;
 				/* try again shortly: nothing tells us when a slot frees */
 				next_event = Min(next_event,
 								 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000));
@@ -220,7 +224,12 @@ scheduler_run_due_work(void)
 		slots_full_logged = true;
 	}
 
-	next_due = job_runs_next_due();
+	/*
+	 * A queued run that is due but has no slot must not make us spin: a
+	 * worker's exit sets our latch (bgw_notify_pid), and the running runs'
+	 * timeouts are in next_event already.
+	 */
+	next_due = can_start ? job_runs_next_due() : DT_NOEND;
 	SPI_finish();
 
 	/* Starting workers waited on our latch: look again at once. */
