@@ -24,6 +24,7 @@
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
@@ -242,22 +243,70 @@ scheduler_run_due_work(void)
 }
 
 /*
+ * Stop the job workers of an extension that was dropped: their runs went
+ * with its tables, and left alone they would go on fetching for nothing,
+ * then write into whatever CREATE EXTENSION made since.  Every racing_sched
+ * worker of our database is one of them, since we start workers only once
+ * we have seen the extension that is there now.
+ */
+static void
+stop_workers_of_dropped_extension(void)
+{
+	int			stopped = 0;
+	int			n;
+
+	pgstat_clear_snapshot();
+	n = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		const char *type;
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		if (be->st_backendType != B_BG_WORKER || be->st_databaseid != MyDatabaseId ||
+			be->st_procpid == MyProcPid)
+			continue;
+		type = GetBackgroundWorkerTypeByPid(be->st_procpid);
+		if (type != NULL && strcmp(type, "racing_sched worker") == 0 &&
+			kill(be->st_procpid, SIGTERM) == 0)
+			stopped++;
+	}
+	if (stopped > 0)
+		ereport(LOG,
+				(errmsg("racing_sched stopped %d job workers of the dropped extension", stopped)));
+}
+
+/*
  * One look at the work.  Returns how long to sleep, in milliseconds.
  */
 static long
 scheduler_iteration(void)
 {
 	static SchedulerState last_state = SCHED_STARTING;
+	static Oid	known_extension = InvalidOid;
 	SchedulerState state;
+	Oid			extension;
 	long		sleep_ms = rs_heartbeat_ms;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 
+	/* dropped, or dropped and created again since our last look */
+	extension = get_extension_oid(RACING_SCHED_EXTENSION, true);
+	if (extension != known_extension)
+	{
+		if (OidIsValid(known_extension))
+			stop_workers_of_dropped_extension();
+		known_extension = extension;
+	}
+
 	if (!rs_enabled)
 		state = SCHED_DISABLED;
-	else if (!OidIsValid(get_extension_oid(RACING_SCHED_EXTENSION, true)))
+	else if (!OidIsValid(extension))
 		state = SCHED_WAITING_FOR_EXTENSION;
 	else
 	{
