@@ -3,7 +3,8 @@
 # snapshot).  pg_terminate_backend of a busy worker takes effect within a
 # second and its run fails and is retried; DROP DATABASE of another database
 # completes while the workers hang; pg_ctl stop -m fast completes within
-# 5 s, and after the restart no run of before stays running.
+# 5 s, and after the restart no run of before stays running.  While every
+# worker slot is taken, a due run waits without the scheduler spinning.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -92,6 +93,22 @@ ok($ret == 0 && $took < 5, sprintf('DROP DATABASE of another database with a bus
 # A second busy worker, then fast shutdown with both hanging.
 $pre = sql("SELECT racing_sched.run_now('pre_race_t60', '{\"race_ids\": [$race_ids[1]]}')");
 ok(busy_worker($pre), 'a second pre-race worker hangs too');
+
+# Every slot busy and a run due: the scheduler sleeps until a worker exits,
+# it does not spin (CPU time of its process, in clock ticks).
+sql("ALTER SYSTEM SET racing_sched.max_workers = 2");
+sql('SELECT pg_reload_conf()');
+my $waiting = sql("SELECT racing_sched.run_now('pre_race_t60', '{\"race_id\": $race_ids[0]}')");
+ok(wait_until(sub { $node->log_contains('all 2 job worker slots busy') }, 30), 'a due run waits for a slot');
+my $sched = scheduler_pid($node);
+my $ticks = sub { (split ' ', slurp_file("/proc/$sched/stat"))[13, 14] };
+my @a = $ticks->();
+sleep(3);    # a measuring window, not a wait for a condition
+my @b = $ticks->();
+my $cpu = ($b[0] + $b[1]) - ($a[0] + $a[1]);
+cmp_ok($cpu, '<=', 10, "the scheduler does not spin while the run waits ($cpu ticks of CPU in 3 s)");
+is(sql("SELECT status FROM racing_sched.job_runs WHERE job_run_id = $waiting"), 'queued', 'the run is still queued');
+
 my $pids = sql("SELECT string_agg(worker_pid::text, ',') FROM racing_sched.job_runs WHERE status = 'running'");
 $t0 = time();
 $node->stop('fast');
