@@ -48,7 +48,7 @@ typedef struct RacingSchedShared
 	TimestampTz started_at;
 	TimestampTz heartbeat_at;
 	Latch	   *scheduler_latch;
-	TimestampTz shmem_init_time;	/* runs started before it predate a restart */
+	TimestampTz shmem_init_time;	/* when shared memory was set up */
 
 	/*
 	 * When the first scheduler of this server's life as a primary started:
