@@ -46,15 +46,15 @@ $standby->start;
 $primary->wait_for_catchup($standby, 'replay');
 is(scheduler_pid($standby), '', 'no scheduler on the standby');
 
-# The day starts now: six races 3-4 s apart, 40 s ahead; the last three are
-# moved 55 s later, so that the failover falls between the two groups.
+# The day starts now: six races 3-4 s apart, 60 s ahead; the last three are
+# moved 60 s later, so that the failover falls between the two groups.
 my $anchor = strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time()));
 my ($base, $port) = rs_tabsim('--meetings', '2', '--races-per-meeting', '3', '--anchor', $anchor,
-	'--first-jump', '40', '--jump-interval', '3,4', '--interim-delay', '2', '--paying-delay', '4',
+	'--first-jump', '60', '--jump-interval', '3,4', '--interim-delay', '2', '--paying-delay', '4',
 	'--abandoned', '0', '--late-scratchings', '0');
 my $sim = sim_new($port);
 my @plan = $sim->races;
-$sim->post('move', { race => $_->{id}, delta => 55 }) for @plan[3 .. 5];
+$sim->post('move', { race => $_->{id}, delta => 60 }) for @plan[3 .. 5];
 my @day = $sim->races;
 my %late = map { $_->{id} => 1 } @plan[3 .. 5];
 my $date = $sim->get('day')->{date};
@@ -79,7 +79,7 @@ ok(wait_until(sub {
 				AND official_at IS NOT NULL
 				AND (SELECT count(*) FROM racing_sched.scrapes s WHERE s.race_id = r.race_id
 					 AND s.scrape_type IN ('pre_race_t60', 'pre_race_t15')) = 2") == 3
-		}, 120), 'the early races are done on the primary');
+		}, 180), 'the early races are done on the primary');
 is(on($primary, "SELECT count(*) FROM racing_sched.scrapes WHERE race_id IN (" . join(',', @later) . ") AND scrape_type <> 'morning_scrape'"),
 	0, 'the later races are still pending');
 
