@@ -56,10 +56,12 @@ my $morning_pid = busy_worker($morning);
 ok($pre_pid && $morning_pid, 'pre-race and morning-scrape workers wait on the hanging API');
 ok(wait_until(sub { $sim->get('stats')->{inflight} >= 2 }, 30), 'their requests hang at the simulator');
 
-# pg_terminate_backend of the busy pre-race worker: watch the process
-# itself, so that the figure is not the time psql takes to start.
+# pg_terminate_backend of the busy pre-race worker, from a session already
+# connected; watch the process itself, so that the figure is not the time
+# psql takes to start or to connect.
+my $admin = $node->background_psql('postgres');
 my $t0 = time();
-sql("SELECT pg_terminate_backend($pre_pid)");
+$admin->query_safe("SELECT pg_terminate_backend($pre_pid)");
 my $gone;
 while (time() - $t0 < 30)
 {
@@ -72,6 +74,7 @@ while (time() - $t0 < 30)
 }
 my $took = time() - $t0;
 ok($gone && $took < 1.0, sprintf('pg_terminate_backend of a worker in a hanging request took effect in %.3f s', $took));
+$admin->quit;
 ok(wait_until(sub { sql("SELECT status FROM racing_sched.job_runs WHERE job_run_id = $pre") eq 'failed' }, 30),
 	'its run is failed');
 is(sql("SELECT errors[1] || ' / ' || (metadata->>'retry_scheduled') FROM racing_sched.job_runs WHERE job_run_id = $pre"),
