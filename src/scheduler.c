@@ -226,12 +226,7 @@ scheduler_run_due_work(void)
 		slots_full_logged = true;
 	}
 
-	/*
-	 * A queued run that is due but has no slot must not make us spin: a
-	 * worker's exit sets our latch (bgw_notify_pid), and the running runs'
-	 * timeouts are in next_event already.
-	 */
-	next_due = can_start ? job_runs_next_due() : DT_NOEND;
+	next_due = job_runs_next_due();
 	SPI_finish();
 
 	/* Starting workers waited on our latch: look again at once. */
@@ -242,9 +237,10 @@ scheduler_run_due_work(void)
 	 * With every slot busy, a due run can start only when a worker exits,
 	 * and its exit sets our latch (bgw_notify_pid); waking for the run's
 	 * due time, already past, would spin until then.  The running runs'
-	 * timeouts are in next_event from the sweep.
+	 * timeouts are in next_event from the sweep.  Without a background
+	 * worker slot, the retry a second later is in next_event too.
 	 */
-	if (next_due != DT_NOEND && free_slots > 0)
+	if (next_due != DT_NOEND && can_start)
 		next_event = Min(next_event, next_due);
 	elog(DEBUG1, "racing_sched scheduler sleeps %ld ms", ms_until(next_event));
 	return ms_until(next_event);
