@@ -5,9 +5,10 @@
  * One call stores one unit (a meeting with its race stubs, or a race
  * document) inside an internal subtransaction, itself inside the caller's
  * transaction or one started here (see store.h).  Every statement is a plan
- * prepared once per process and kept (SPI_keepplan); every value is a
- * parameter.  Rows of one kind are written by one statement taking arrays
- * (INSERT ... SELECT FROM unnest(...)), never a statement per row.
+ * prepared once per process and kept (SPI_keepplan), planned once (a
+ * generic plan); every value is a parameter.  Rows of one kind are written
+ * by one statement taking arrays (INSERT ... SELECT FROM unnest(...)), never
+ * a statement per row.
  *
  * Not here: HTTP, JSON, URL building (tab_client.c), job bookkeeping.
  */
@@ -276,7 +277,14 @@ get_plan(StorePlanId id)
 		const StorePlanDef *def = &plan_defs[id];
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare(def->sql, def->nargs, (Oid *) def->argtypes);
+		/*
+		 * Generic plans: the statements take arrays, and a custom plan
+		 * (the plan cache's choice for them, since unnest of a known
+		 * array looks cheaper than of an unknown one) would plan every
+		 * statement of every unit anew.
+		 */
+		plan = SPI_prepare_cursor(def->sql, def->nargs, (Oid *) def->argtypes,
+								  CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL)
 			elog(ERROR, "racing_sched store: SPI_prepare failed: %s",
 				 SPI_result_code_string(SPI_result));

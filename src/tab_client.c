@@ -138,18 +138,17 @@ tab_race_url(const TabRaceKey *key)
 	return buf.data;
 }
 
-/* The parser's allocator: the per-document context, never an ERROR. */
+/*
+ * The parser's allocator: the per-document context, never an ERROR.  It has
+ * no free function: the context goes whole once the document is stored, so
+ * the parser neither frees jansson's tree block by block nor asks for each
+ * of its small blocks (it cuts them from larger ones).
+ */
 static void *
 doc_alloc(void *ctx, size_t size)
 {
 	return MemoryContextAllocExtended((MemoryContext) ctx, size,
 									  MCXT_ALLOC_NO_OOM | MCXT_ALLOC_HUGE);
-}
-
-static void
-doc_free(void *ctx, void *p)
-{
-	pfree(p);
 }
 
 static void
@@ -217,7 +216,7 @@ ingest_meetings(const char *buf, size_t len, const char *jurisdiction,
 								   ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
-		TabAllocator a = {doc_alloc, doc_free, doccxt};
+		TabAllocator a = {doc_alloc, NULL, doccxt};
 		TabMeetingList *list = NULL;
 		TabParseError perr;
 		ScrapeInfo	info;
@@ -284,7 +283,7 @@ ingest_race(const char *buf, size_t len, const char *jurisdiction,
 								   ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
-		TabAllocator a = {doc_alloc, doc_free, doccxt};
+		TabAllocator a = {doc_alloc, NULL, doccxt};
 		TabRace    *race = NULL;
 		TabParseError perr;
 		ScrapeInfo	info;

@@ -11,6 +11,7 @@
  */
 #include "tab_parse.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -145,12 +146,21 @@ arena_alloc(Arena *ar, size_t size)
  */
 #define JSON_RESERVE_SIZE ((size_t) 512 * 1024)
 #define MAX_TOKEN_BYTES ((size_t) 64 * 1024)
+#define JSON_CHUNK_SIZE ((size_t) 32 * 1024)
 
 typedef struct JsonSession
 {
 	const TabAllocator *a;
 	bool				failed; /* an allocation failed: serve the reserve */
 	size_t				reserve_used;
+	/*
+	 * Without a free function (memory released wholesale by the caller),
+	 * jansson's many small blocks are cut from chunks of JSON_CHUNK_SIZE
+	 * here rather than asked of the allocator one by one, and nothing is
+	 * freed: the tree is dropped with the caller's memory.
+	 */
+	char			   *bump;
+	size_t				bump_left;
 	const char		   *buf; /* the input, fed to jansson in reads */
 	size_t				len;
 	size_t				pos;
@@ -166,6 +176,30 @@ static union
 	long double align;
 } json_reserve;
 
+/* A block of jansson's from the current chunk, or NULL to ask the allocator. */
+static void *
+json_bump_alloc(JsonSession *s, size_t size)
+{
+	void *p;
+
+	if (size > JSON_CHUNK_SIZE / 8)
+		return NULL;
+	size = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	if (size > s->bump_left)
+	{
+		char *chunk = s->a->alloc(s->a->ctx, JSON_CHUNK_SIZE);
+
+		if (chunk == NULL)
+			return NULL;
+		s->bump = chunk;
+		s->bump_left = JSON_CHUNK_SIZE;
+	}
+	p = s->bump;
+	s->bump += size;
+	s->bump_left -= size;
+	return p;
+}
+
 static void *
 json_alloc_cb(size_t size)
 {
@@ -174,7 +208,9 @@ json_alloc_cb(size_t size)
 
 	if (!s->failed)
 	{
-		p = s->a->alloc(s->a->ctx, size);
+		p = s->a->free == NULL ? json_bump_alloc(s, size) : NULL;
+		if (p == NULL)
+			p = s->a->alloc(s->a->ctx, size);
 		if (p != NULL)
 			return p;
 		s->failed = true;
@@ -2018,6 +2054,12 @@ find_long_token(const char *b, size_t n)
 {
 	size_t p = 0;
 
+	/*
+	 * A token is at most the text plus the one byte a trailing backslash
+	 * skips: a text shorter than the limit needs no scan (most documents).
+	 */
+	if (n < MAX_TOKEN_BYTES)
+		return n;
 	while (p < n)
 	{
 		size_t start = p;
@@ -2043,6 +2085,425 @@ find_long_token(const char *b, size_t n)
 	return n;
 }
 
+/* ------------------------------------------------ fast path to a tree */
+
+/*
+ * jansson's lexer copies the text one byte at a time through three calls
+ * (about 150 instructions a byte), which made it half of the cost of
+ * ingesting a document.  This builds the same tree from the text directly,
+ * with jansson's own constructors, for the common case: ASCII or valid
+ * UTF-8, no \u escape, numbers that fit.  It accepts only what jansson
+ * accepts with JSON_REJECT_DUPLICATES and builds what jansson would build;
+ * anything else (every error included) returns NULL, and the caller then
+ * lets jansson read the text, so errors and their messages are jansson's.
+ */
+#define FAST_DEPTH_MAX 64
+#define FAST_ESCAPED_MAX 4096
+#define FAST_NUMBER_MAX 64
+
+typedef struct Fast
+{
+	const char *p;
+	const char *end;
+	int			depth;
+	char		escaped[FAST_ESCAPED_MAX]; /* a string with escapes, decoded */
+} Fast;
+
+static json_t *fast_value(Fast *f);
+
+static void
+fast_ws(Fast *f)
+{
+	while (f->p < f->end &&
+		   (*f->p == ' ' || *f->p == '\n' || *f->p == '\r' || *f->p == '\t'))
+		f->p++;
+}
+
+/* Length of the well-formed UTF-8 sequence at p, or 0. */
+static size_t
+fast_utf8(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char c = p[0];
+	unsigned char lo = 0x80;
+	unsigned char hi = 0xBF;
+	size_t		  n;
+	size_t		  i;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+	{
+		n = 3;
+		if (c == 0xE0)
+			lo = 0xA0; /* no overlong form */
+		else if (c == 0xED)
+			hi = 0x9F; /* no surrogate */
+	}
+	else if (c >= 0xF0 && c <= 0xF4)
+	{
+		n = 4;
+		if (c == 0xF0)
+			lo = 0x90; /* no overlong form */
+		else if (c == 0xF4)
+			hi = 0x8F; /* nothing over U+10FFFF */
+	}
+	else
+		return 0;
+	if ((size_t) (end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+/*
+ * The string at f->p (its opening quote): *s and *len are the text, in the
+ * input or (with escapes) in f->escaped.  -1 for anything not taken here.
+ */
+static int
+fast_string(Fast *f, const char **s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *) f->p + 1;
+	const unsigned char *end = (const unsigned char *) f->end;
+	const unsigned char *start = p;
+	size_t				 o = 0;
+	bool				 esc = false;
+
+	while (p < end)
+	{
+		unsigned char c = *p;
+
+		if (c == '"')
+		{
+			f->p = (const char *) p + 1;
+			if (esc)
+			{
+				*s = f->escaped;
+				*len = o;
+			}
+			else
+			{
+				*s = (const char *) start;
+				*len = (size_t) (p - start);
+			}
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c == '\\')
+		{
+			if (!esc)
+			{
+				o = (size_t) (p - start);
+				if (o > sizeof(f->escaped))
+					return -1;
+				memcpy(f->escaped, start, o);
+				esc = true;
+			}
+			if (p + 1 >= end || o >= sizeof(f->escaped))
+				return -1;
+			switch (p[1])
+			{
+				case '"':
+				case '\\':
+				case '/':
+					c = p[1];
+					break;
+				case 'b':
+					c = '\b';
+					break;
+				case 'f':
+					c = '\f';
+					break;
+				case 'n':
+					c = '\n';
+					break;
+				case 'r':
+					c = '\r';
+					break;
+				case 't':
+					c = '\t';
+					break;
+				default:
+					return -1; /* \u and anything invalid: jansson's */
+			}
+			f->escaped[o++] = (char) c;
+			p += 2;
+			continue;
+		}
+		if (c < 0x80)
+		{
+			if (esc)
+			{
+				if (o >= sizeof(f->escaped))
+					return -1;
+				f->escaped[o++] = (char) c;
+			}
+			p++;
+			continue;
+		}
+		{
+			size_t n = fast_utf8(p, end);
+
+			if (n == 0)
+				return -1;
+			if (esc)
+			{
+				if (o + n > sizeof(f->escaped))
+					return -1;
+				memcpy(f->escaped + o, p, n);
+				o += n;
+			}
+			p += n;
+		}
+	}
+	return -1;
+}
+
+static bool
+fast_digit(const Fast *f)
+{
+	return f->p < f->end && *f->p >= '0' && *f->p <= '9';
+}
+
+/* A number as jansson reads it: an integer, or a real with . or e. */
+static json_t *
+fast_number(Fast *f)
+{
+	const char *start = f->p;
+	bool		real = false;
+	char		buf[FAST_NUMBER_MAX + 1];
+	size_t		len;
+	char	   *endp;
+
+	if (*f->p == '-')
+		f->p++;
+	if (f->p < f->end && *f->p == '0')
+		f->p++;
+	else if (fast_digit(f))
+		while (fast_digit(f))
+			f->p++;
+	else
+		return NULL;
+	if (f->p < f->end && *f->p == '.')
+	{
+		real = true;
+		f->p++;
+		if (!fast_digit(f))
+			return NULL;
+		while (fast_digit(f))
+			f->p++;
+	}
+	if (f->p < f->end && (*f->p == 'e' || *f->p == 'E'))
+	{
+		real = true;
+		f->p++;
+		if (f->p < f->end && (*f->p == '+' || *f->p == '-'))
+			f->p++;
+		if (!fast_digit(f))
+			return NULL;
+		while (fast_digit(f))
+			f->p++;
+	}
+	len = (size_t) (f->p - start);
+	if (len > FAST_NUMBER_MAX)
+		return NULL;
+	memcpy(buf, start, len);
+	buf[len] = '\0';
+	errno = 0;
+	if (!real)
+	{
+		long long v = strtoll(buf, &endp, 10);
+
+		if (errno != 0 || *endp != '\0')
+			return NULL;
+		return json_integer((json_int_t) v);
+	}
+	else
+	{
+		double v = strtod(buf, &endp);
+
+		if (*endp != '\0' || ((v == HUGE_VAL || v == -HUGE_VAL) && errno == ERANGE))
+			return NULL;
+		return json_real(v);
+	}
+}
+
+static bool
+fast_word(Fast *f, const char *w, size_t n)
+{
+	if ((size_t) (f->end - f->p) < n || memcmp(f->p, w, n) != 0)
+		return false;
+	f->p += n;
+	return true;
+}
+
+/*
+ * An empty object.  Not json_object(): inside the server that name is
+ * PostgreSQL's SQL function json_object, which the executable exports and
+ * which takes precedence over jansson's for calls from this library.
+ */
+static json_t *
+fast_new_object(void)
+{
+	return json_pack("{}");
+}
+
+static json_t *
+fast_object(Fast *f)
+{
+	json_t *obj = fast_new_object();
+
+	if (obj == NULL)
+		return NULL;
+	f->p++;
+	fast_ws(f);
+	if (f->p < f->end && *f->p == '}')
+	{
+		f->p++;
+		return obj;
+	}
+	for (;;)
+	{
+		const char *key;
+		size_t		keylen;
+		json_t	   *v;
+
+		if (f->p >= f->end || *f->p != '"' || fast_string(f, &key, &keylen) != 0)
+			break;
+		if (key == f->escaped)
+			break;		/* the value's strings would reuse the buffer */
+		if (json_object_getn(obj, key, keylen) != NULL)
+			break; /* a duplicate key: jansson's error */
+		fast_ws(f);
+		if (f->p >= f->end || *f->p != ':')
+			break;
+		f->p++;
+		fast_ws(f);
+		v = fast_value(f);
+		if (v == NULL || json_object_setn_new_nocheck(obj, key, keylen, v) != 0)
+			break;
+		fast_ws(f);
+		if (f->p < f->end && *f->p == ',')
+		{
+			f->p++;
+			fast_ws(f);
+			continue;
+		}
+		if (f->p < f->end && *f->p == '}')
+		{
+			f->p++;
+			return obj;
+		}
+		break;
+	}
+	json_decref(obj);
+	return NULL;
+}
+
+static json_t *
+fast_array(Fast *f)
+{
+	json_t *arr = json_array();
+
+	if (arr == NULL)
+		return NULL;
+	f->p++;
+	fast_ws(f);
+	if (f->p < f->end && *f->p == ']')
+	{
+		f->p++;
+		return arr;
+	}
+	for (;;)
+	{
+		json_t *v = fast_value(f);
+
+		if (v == NULL || json_array_append_new(arr, v) != 0)
+			break;
+		fast_ws(f);
+		if (f->p < f->end && *f->p == ',')
+		{
+			f->p++;
+			fast_ws(f);
+			continue;
+		}
+		if (f->p < f->end && *f->p == ']')
+		{
+			f->p++;
+			return arr;
+		}
+		break;
+	}
+	json_decref(arr);
+	return NULL;
+}
+
+static json_t *
+fast_value(Fast *f)
+{
+	json_t *v = NULL;
+
+	if (f->p >= f->end)
+		return NULL;
+	switch (*f->p)
+	{
+		case '{':
+		case '[':
+			if (++f->depth > FAST_DEPTH_MAX)
+				return NULL;
+			v = *f->p == '{' ? fast_object(f) : fast_array(f);
+			f->depth--;
+			return v;
+		case '"':
+			{
+				const char *s;
+				size_t		len;
+
+				if (fast_string(f, &s, &len) != 0)
+					return NULL;
+				return json_stringn_nocheck(s, len);
+			}
+		case 't':
+			return fast_word(f, "true", 4) ? json_true() : NULL;
+		case 'f':
+			return fast_word(f, "false", 5) ? json_false() : NULL;
+		case 'n':
+			return fast_word(f, "null", 4) ? json_null() : NULL;
+		default:
+			if (*f->p == '-' || (*f->p >= '0' && *f->p <= '9'))
+				return fast_number(f);
+			return NULL;
+	}
+}
+
+json_t *
+tab_json_fast_load(const char *buf, size_t len)
+{
+	Fast	fast;
+	Fast   *f = &fast;
+	json_t *root = NULL;
+
+	f->p = buf;
+	f->end = buf + len;
+	f->depth = 0;
+	fast_ws(f);
+	/* without JSON_DECODE_ANY the text is an object or an array */
+	if (f->p < f->end && (*f->p == '{' || *f->p == '['))
+		root = fast_value(f);
+	if (root != NULL)
+	{
+		fast_ws(f);
+		if (f->p != f->end)
+		{
+			json_decref(root);
+			root = NULL;
+		}
+	}
+	return root;
+}
+
 /* Read the JSON text into a jansson tree; NULL with c->err filled. */
 static json_t *
 load_json(Ctx *c, JsonSession *session)
@@ -2060,8 +2521,10 @@ load_json(Ctx *c, JsonSession *session)
 		finish_message(c->err, "a string or token is longer than 65536 bytes");
 		return NULL;
 	}
-	root = json_load_callback(json_read_cb, session, JSON_REJECT_DUPLICATES,
-							  &jerr);
+	root = tab_json_fast_load(c->buf, c->len);
+	if (root == NULL)
+		root = json_load_callback(json_read_cb, session, JSON_REJECT_DUPLICATES,
+								  &jerr);
 	if (session->failed)
 	{
 		json_decref(root);
@@ -2086,7 +2549,9 @@ convert_document(Ctx *c, DocFn fn, void **result)
 	if (root != NULL)
 	{
 		rc = fn(c, root, result, &owner);
-		json_decref(root);
+		/* without a free function the tree goes with the caller's memory */
+		if (c->arena.a.free != NULL)
+			json_decref(root);
 	}
 	json_session_end(&session);
 	if (rc == 0)

@@ -317,4 +317,12 @@ extern int tab_parse_date(const char *s, size_t len, TabDate *date);
 extern int tab_parse_money(const char *s, size_t len, int64_t *cents);
 extern TabRaceStatus tab_race_status_from_text(const char *s);
 
+/*
+ * The JSON text as jansson's tree (JSON_REJECT_DUPLICATES), read directly
+ * when the text is in the common case, else NULL: the parser then has
+ * jansson read it.  Exposed so that tests can hold it to jansson's reading.
+ */
+struct json_t;
+extern struct json_t *tab_json_fast_load(const char *buf, size_t len);
+
 #endif /* TAB_PARSE_H */

@@ -7,15 +7,16 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 
 rs_log() { printf '==> %s\n' "$*" >&2; }
 
-# rs_ensure_packages [LIST]: install the Debian packages of LIST (default
-# test/packages; one a line, # comments) that are missing.
+# Install the Debian packages of test/packages (or of the lists given as
+# arguments, such as bench/packages) that are missing.
 rs_ensure_packages() {
-	local list=${1:-$RS_ROOT/test/packages} missing=() p
+	local missing=() p
+	[ $# -gt 0 ] || set -- "$RS_ROOT/test/packages"
 	while read -r p; do
 		case "$p" in '' | '#'*) continue ;; esac
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
-	done <"$list"
+	done < <(cat "$@")
 	[ ${#missing[@]} -eq 0 ] && return 0
 	rs_log "installing ${missing[*]}"
 	local sudo=

@@ -232,6 +232,49 @@ test_region_allocator(void)
 	free(buf);
 }
 
+/*
+ * A race document through a region allocator (jansson's blocks cut from
+ * chunks, its tree never freed) reads the same as through malloc and free.
+ */
+static void
+test_region_race(void)
+{
+	size_t		  len;
+	char		 *buf = load_fixture(RACE_FIXTURE, &len);
+	Region		  region;
+	TabAllocator  ra = region_allocator(&region);
+	TabAllocator  ca = test_allocator();
+	TabParseError err;
+	TabRace		 *a = NULL;
+	TabRace		 *b = NULL;
+	int			  same = 0;
+
+	if (buf == NULL)
+		return;
+	if (ok(tab_parse_race(buf, len, &ca, &a, &err) == 0 &&
+			   tab_parse_race(buf, len, &ra, &b, &err) == 0,
+		   "race fixture through malloc and through a region"))
+	{
+		same = a->n_runners == b->n_runners &&
+			   a->stub.start_time == b->stub.start_time &&
+			   strcmp(a->meeting.meeting_name, b->meeting.meeting_name) == 0;
+		for (int i = 0; same && i < a->n_runners; i++)
+			same = a->runners[i].runner_number == b->runners[i].runner_number &&
+				   a->runners[i].fixed.win == b->runners[i].fixed.win &&
+				   a->runners[i].tote.win == b->runners[i].tote.win &&
+				   a->runners[i].scratched == b->runners[i].scratched &&
+				   strcmp(a->runners[i].runner_name, b->runners[i].runner_name) == 0;
+	}
+	ok(same, "both read the same race, runners and prices");
+	ok(region.count > 0 && region.count < test_ca.total,
+	   "the region served it in fewer blocks (%ld, against %ld)", region.count,
+	   test_ca.total);
+	tab_race_free(a);
+	check_no_leak("race fixture, malloc");
+	region_release(&region);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -239,5 +282,6 @@ main(void)
 	test_race_fixture();
 	test_next_to_go_fixture();
 	test_region_allocator();
+	test_region_race();
 	return done_testing();
 }

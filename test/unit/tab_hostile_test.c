@@ -275,6 +275,44 @@ oom_sweep(const char *doc, size_t len, bool race, const char *name)
 	is_int(leaks, 0, "no failure leaks");
 }
 
+/*
+ * The same through a region allocator with no free, as inside the server,
+ * where jansson's blocks are cut from chunks of the region: each failure is
+ * still a memory error of the whole document.
+ */
+static void
+oom_sweep_region(const char *doc, size_t len, bool race, const char *name)
+{
+	Region			region;
+	TabAllocator	a = region_allocator(&region);
+	TabParseError	err;
+	TabRace		   *r = NULL;
+	TabMeetingList *m = NULL;
+	long			needed;
+	long			k;
+	int				bad = 0;
+
+	if (race)
+		tab_parse_race(doc, len, &a, &r, &err);
+	else
+		tab_parse_meetings(doc, len, &a, &m, &err);
+	needed = region.count;
+	region_release(&region);
+	for (k = 0; k < needed; k++)
+	{
+		a = region_allocator(&region);
+		region.fail_after = k;
+		if ((race ? tab_parse_race(doc, len, &a, &r, &err)
+				  : tab_parse_meetings(doc, len, &a, &m, &err)) != -1 ||
+			err.code != TAB_PARSE_MEMORY)
+			bad++;
+		region_release(&region);
+	}
+	ok(needed >= 1, "%s, region: needs %ld blocks", name, needed);
+	is_int(bad, 0,
+		   "every block refused is a memory error of the whole document");
+}
+
 static void
 test_out_of_memory(void)
 {
@@ -306,6 +344,10 @@ test_out_of_memory(void)
 			  "bare word (jansson lexer)");
 	oom_sweep(long_number, sizeof(long_number) - 1, true,
 			  "long number (jansson lexer)");
+	oom_sweep_region(doc, strlen(doc), true, "race document");
+	oom_sweep_region(list, strlen(list), false, "meetings list");
+	oom_sweep_region(bare_word, sizeof(bare_word) - 1, false,
+					 "bare word (jansson lexer)");
 	free(doc);
 	free(list);
 }

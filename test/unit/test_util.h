@@ -147,14 +147,18 @@ typedef struct Region
 {
 	RegionBlock *blocks;
 	long		 count;
+	long		 fail_after; /* >= 0: the (fail_after+1)-th block fails */
 } Region;
 
 static inline void *
 region_alloc(void *ctx, size_t size)
 {
 	Region		*r = ctx;
-	RegionBlock *b = malloc(sizeof(RegionBlock) + size);
+	RegionBlock *b;
 
+	if (r->fail_after >= 0 && r->count >= r->fail_after)
+		return NULL;
+	b = malloc(sizeof(RegionBlock) + size);
 	if (b == NULL)
 		return NULL;
 	b->next = r->blocks;
@@ -170,6 +174,7 @@ region_allocator(Region *r)
 
 	r->blocks = NULL;
 	r->count = 0;
+	r->fail_after = -1;
 	a.alloc = region_alloc;
 	a.free = NULL;
 	a.ctx = r;
