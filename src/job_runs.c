@@ -13,6 +13,7 @@
 
 #include <signal.h>
 
+#include "access/xlogrecovery.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -248,9 +249,14 @@ end_running(const RunningRow *row, const char *error, bool retry, bool signal)
 /*
  * End the running runs whose worker is gone, that timed out, or that an
  * operator cancelled.  Returns the earliest time a running run times out.
+ *
+ * A run that started before work_started_at (see RacingSchedShared) is not
+ * this server life's: its worker died with a restart, or ran on the primary
+ * this server took over from.  Its worker_pid is not looked at, let alone
+ * signalled: after a failover it may be any process of this host.
  */
 TimestampTz
-job_runs_sweep(TimestampTz server_started_at)
+job_runs_sweep(TimestampTz work_started_at)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz next = DT_NOEND;
@@ -290,8 +296,10 @@ job_runs_sweep(TimestampTz server_started_at)
 	{
 		RunningRow *row = &rows[i];
 
-		if (row->started_at < server_started_at)
-			end_running(row, "server restarted while the run was in progress", true, false);
+		if (row->started_at < work_started_at)
+			end_running(row, PromoteIsTriggered()
+						? "server promoted while the run was in progress"
+						: "server restarted while the run was in progress", true, false);
 		else if (row->worker_pid == 0 || !process_alive(row->worker_pid))
 			end_running(row, "worker exited unexpectedly", true, false);
 		else if (row->cancel_by)

@@ -29,7 +29,7 @@ extern void outcome_meta_text(JobOutcome *outcome, const char *key, const char *
 extern const char *outcome_status(const JobOutcome *outcome);
 
 /* The scheduler's side; each runs in the caller's transaction, SPI connected. */
-extern TimestampTz job_runs_sweep(TimestampTz server_started_at);
+extern TimestampTz job_runs_sweep(TimestampTz work_started_at);
 extern TimestampTz job_runs_enqueue_cron(const pg_tz *tz);
 extern TimestampTz job_runs_plan_race_phases(void);
 extern int	job_runs_count_running(void);

@@ -48,7 +48,15 @@ typedef struct RacingSchedShared
 	TimestampTz started_at;
 	TimestampTz heartbeat_at;
 	Latch	   *scheduler_latch;
-	TimestampTz shmem_init_time;	/* runs started before it predate a restart */
+	TimestampTz shmem_init_time;	/* when shared memory was set up */
+
+	/*
+	 * When the first scheduler of this server's life as a primary started:
+	 * every run this life started began after it, so a running run that
+	 * began before it was started by an earlier life or, after a failover,
+	 * by another server, and its worker_pid means nothing here.
+	 */
+	TimestampTz work_started_at;
 } RacingSchedShared;
 
 extern RacingSchedShared *rs_shared;

@@ -24,6 +24,7 @@
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
@@ -107,6 +108,8 @@ claim_slot(void)
 		rs_shared->state = SCHED_STARTING;
 		rs_shared->started_at = GetCurrentTimestamp();
 		rs_shared->heartbeat_at = rs_shared->started_at;
+		if (rs_shared->work_started_at == 0)
+			rs_shared->work_started_at = rs_shared->started_at;
 	}
 	SpinLockRelease(&rs_shared->mutex);
 
@@ -168,20 +171,21 @@ scheduler_run_due_work(void)
 	static bool no_bgworker_logged = false;
 	TimestampTz next_event;
 	TimestampTz next_due;
-	TimestampTz server_started_at;
+	TimestampTz work_started_at;
 	int			running;
 	int			free_slots;
 	bool		started_any = false;
+	bool		can_start = false;
 
 	SpinLockAcquire(&rs_shared->mutex);
-	server_started_at = rs_shared->shmem_init_time;
+	work_started_at = rs_shared->work_started_at;
 	SpinLockRelease(&rs_shared->mutex);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "racing_sched: SPI_connect failed");
 
 	job_runs_check_stopping();
-	next_event = job_runs_sweep(server_started_at);
+	next_event = job_runs_sweep(work_started_at);
 	next_event = Min(next_event, job_runs_enqueue_cron(scheduler_timezone()));
 	next_event = Min(next_event, job_runs_plan_race_phases());
 
@@ -191,6 +195,8 @@ scheduler_run_due_work(void)
 	{
 		List	   *due = job_runs_claim_due(free_slots);
 		ListCell   *lc;
+
+		can_start = true;
 
 		slots_full_logged = false;
 		foreach(lc, due)
@@ -202,6 +208,7 @@ scheduler_run_due_work(void)
 							(errmsg("racing_sched could not start a job worker: no background worker slot is free"),
 							 errhint("Raise max_worker_processes.")));
 				no_bgworker_logged = true;
+				can_start = false;
 				/* try again shortly: nothing tells us when a slot frees */
 				next_event = Min(next_event,
 								 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000));
@@ -230,12 +237,50 @@ scheduler_run_due_work(void)
 	 * With every slot busy, a due run can start only when a worker exits,
 	 * and its exit sets our latch (bgw_notify_pid); waking for the run's
 	 * due time, already past, would spin until then.  The running runs'
-	 * timeouts are in next_event from the sweep.
+	 * timeouts are in next_event from the sweep.  Without a background
+	 * worker slot, the retry a second later is in next_event too.
 	 */
-	if (next_due != DT_NOEND && free_slots > 0)
+	if (next_due != DT_NOEND && can_start)
 		next_event = Min(next_event, next_due);
 	elog(DEBUG1, "racing_sched scheduler sleeps %ld ms", ms_until(next_event));
 	return ms_until(next_event);
+}
+
+/*
+ * Stop the job workers of an extension that was dropped: their runs went
+ * with its tables, and left alone they would go on fetching for nothing,
+ * then write into whatever CREATE EXTENSION made since.  Every racing_sched
+ * worker of our database is one of them, since we start workers only once
+ * we have seen the extension that is there now.
+ */
+static void
+stop_workers_of_dropped_extension(void)
+{
+	int			stopped = 0;
+	int			n;
+
+	pgstat_clear_snapshot();
+	n = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		const char *type;
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		if (be->st_backendType != B_BG_WORKER || be->st_databaseid != MyDatabaseId ||
+			be->st_procpid == MyProcPid)
+			continue;
+		type = GetBackgroundWorkerTypeByPid(be->st_procpid);
+		if (type != NULL && strcmp(type, "racing_sched worker") == 0 &&
+			kill(be->st_procpid, SIGTERM) == 0)
+			stopped++;
+	}
+	if (stopped > 0)
+		ereport(LOG,
+				(errmsg("racing_sched stopped %d job workers of the dropped extension", stopped)));
 }
 
 /*
@@ -245,16 +290,27 @@ static long
 scheduler_iteration(void)
 {
 	static SchedulerState last_state = SCHED_STARTING;
+	static Oid	known_extension = InvalidOid;
 	SchedulerState state;
+	Oid			extension;
 	long		sleep_ms = rs_heartbeat_ms;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 
+	/* dropped, or dropped and created again since our last look */
+	extension = get_extension_oid(RACING_SCHED_EXTENSION, true);
+	if (extension != known_extension)
+	{
+		if (OidIsValid(known_extension))
+			stop_workers_of_dropped_extension();
+		known_extension = extension;
+	}
+
 	if (!rs_enabled)
 		state = SCHED_DISABLED;
-	else if (!OidIsValid(get_extension_oid(RACING_SCHED_EXTENSION, true)))
+	else if (!OidIsValid(extension))
 		state = SCHED_WAITING_FOR_EXTENSION;
 	else
 	{
