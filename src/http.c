@@ -110,6 +110,9 @@ typedef struct Transfer
 	bool   size_capped;
 	bool   oom;
 	bool   headers_seen;
+	long   header_status;	 /* status of the response whose headers arrive */
+	bool   redirect_refused; /* a 3xx pointed at another host or port */
+	char   redirect_error[200];
 	char   retry_after[64];
 	char   errbuf[CURL_ERROR_SIZE];
 } Transfer;
@@ -389,6 +392,58 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/*
+ * Whether a redirect's Location (relative or absolute) keeps to the host and
+ * port of the URL asked for: the API's answers are never elsewhere, and a
+ * redirect must not turn the server's requests towards another machine.
+ * Schemes are limited by CURLOPT_REDIR_PROTOCOLS_STR.  Called from a
+ * libcurl callback: no palloc, no ereport.
+ */
+static bool
+redirect_stays_on_host(Transfer *t, const char *value, size_t len)
+{
+	char		loc[2048];
+	char	   *current = NULL;
+	CURLU	   *base = curl_url();
+	CURLU	   *target = curl_url();
+	char	   *host[2] = {NULL, NULL};
+	char	   *port[2] = {NULL, NULL};
+	bool		same = false;
+
+	while (len > 0 && (*value == ' ' || *value == '\t'))
+		value++, len--;
+	while (len > 0 && (value[len - 1] == '\r' || value[len - 1] == '\n' ||
+					   value[len - 1] == ' ' || value[len - 1] == '\t'))
+		len--;
+	if (len >= sizeof(loc))
+		len = sizeof(loc) - 1;
+	memcpy(loc, value, len);
+	loc[len] = '\0';
+	snprintf(t->redirect_error, sizeof(t->redirect_error),
+			 "redirect to another host or port refused (Location: %s)", loc);
+
+	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &current) != CURLE_OK ||
+		current == NULL)
+		current = (char *) t->req->url;
+	if (base && target &&
+		curl_url_set(base, CURLUPART_URL, t->req->url, 0) == CURLUE_OK &&
+		curl_url_set(target, CURLUPART_URL, current, 0) == CURLUE_OK &&
+		curl_url_set(target, CURLUPART_URL, loc, 0) == CURLUE_OK &&
+		curl_url_get(base, CURLUPART_HOST, &host[0], 0) == CURLUE_OK &&
+		curl_url_get(target, CURLUPART_HOST, &host[1], 0) == CURLUE_OK &&
+		curl_url_get(base, CURLUPART_PORT, &port[0], CURLU_DEFAULT_PORT) == CURLUE_OK &&
+		curl_url_get(target, CURLUPART_PORT, &port[1], CURLU_DEFAULT_PORT) == CURLUE_OK)
+		same = pg_strcasecmp(host[0], host[1]) == 0 && strcmp(port[0], port[1]) == 0;
+	for (int i = 0; i < 2; i++)
+	{
+		curl_free(host[i]);
+		curl_free(port[i]);
+	}
+	curl_url_cleanup(base);
+	curl_url_cleanup(target);
+	return same;
+}
+
 static size_t
 header_cb(char *data, size_t size, size_t nitems, void *userdata)
 {
@@ -397,9 +452,20 @@ header_cb(char *data, size_t size, size_t nitems, void *userdata)
 
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
 	{
+		const char *sp = memchr(data, ' ', n);
+
 		/* a new response (after a redirect or 100): forget the last one */
 		t->headers_seen = true;
 		t->retry_after[0] = '\0';
+		t->header_status = sp ? strtol(sp + 1, NULL, 10) : 0;
+	}
+	else if (n > 9 && pg_strncasecmp(data, "Location:", 9) == 0 &&
+			 t->header_status >= 300 && t->header_status < 400 &&
+			 !redirect_stays_on_host(t, data + 9, n - 9))
+	{
+		/* returning short aborts the transfer before libcurl follows */
+		t->redirect_refused = true;
+		return 0;
 	}
 	else if (n > 12 && pg_strncasecmp(data, "Retry-After:", 12) == 0)
 	{
@@ -677,6 +743,8 @@ start_attempt(Batch *b, Transfer *t, int64 now)
 	t->size_capped = false;
 	t->oom = false;
 	t->headers_seen = false;
+	t->header_status = 0;
+	t->redirect_refused = false;
 	t->retry_after[0] = '\0';
 	t->errbuf[0] = '\0';
 	if (t->req->attempts == 0)
@@ -749,6 +817,9 @@ describe_failure(Transfer *t, CURLcode code)
 	else if (req->phase == HTTP_PHASE_HTTP_STATUS)
 		snprintf(req->error, sizeof(req->error), "%s: HTTP %ld", phase,
 				 req->status);
+	else if (t->redirect_refused)
+		snprintf(req->error, sizeof(req->error), "%s: %s", phase,
+				 t->redirect_error);
 	else
 		snprintf(req->error, sizeof(req->error), "%s: %s", phase,
 				 t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
@@ -806,6 +877,7 @@ complete_attempt(Batch *b, CURL *easy, CURLcode code)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &f.status);
 	f.size_capped = t->size_capped;
 	f.headers_seen = t->headers_seen;
+	f.redirect_refused = t->redirect_refused;
 	if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK &&
 		url)
 		f.https = pg_strncasecmp(url, "https:", 6) == 0;

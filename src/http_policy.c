@@ -63,6 +63,8 @@ http_classify(const HttpAttemptFacts *f)
 {
 	if (f->size_capped)
 		return HTTP_PHASE_SIZE_CAP;
+	if (f->redirect_refused)
+		return HTTP_PHASE_REDIRECT;
 
 	switch ((CURLcode) f->curl_code)
 	{
@@ -129,7 +131,7 @@ http_classify(const HttpAttemptFacts *f)
 bool
 http_is_retryable(const HttpAttemptFacts *f)
 {
-	if (f->size_capped)
+	if (f->size_capped || f->redirect_refused)
 		return false;
 	switch ((CURLcode) f->curl_code)
 	{

@@ -47,6 +47,7 @@ typedef struct HttpAttemptFacts
 	long	status;		   /* last HTTP status seen, 0 if none */
 	bool	size_capped;   /* the write callback cut the body */
 	bool	headers_seen;  /* a status line arrived */
+	bool	redirect_refused; /* a 3xx pointed at another host: not followed */
 	bool	https;		   /* the last URL tried was https */
 	int64_t namelookup_us; /* libcurl timings, 0 if not reached */
 	int64_t connect_us;

@@ -246,6 +246,20 @@ for my $loc ("ftp://127.0.0.1:$port/x", 'file:///etc/passwd', 'gopher://127.0.0.
 		"redirect to $scheme:// refused, phase redirect") or diag describe($r);
 }
 
+# Another host or port, absolute or scheme-relative: refused before any
+# request leaves for it (localhost is the simulator too, under another name).
+for my $loc ("http://localhost:$port/v1/tab-info-service/racing/x?t=redir_host_target",
+	"//localhost:$port/x?t=redir_host_target", "http://127.0.0.1:1/x?t=redir_host_target")
+{
+	fault(path => 't=redir_host', fault => 'redirect', params => { location => $loc });
+	$r = get(api_url('redir_host'));
+	ok(!$r->{ok} && $r->{phase} eq 'redirect' && $r->{attempts} == 1
+		  && $r->{error} =~ /^redirect: redirect to another host or port refused \(Location: \Q$loc\E\)/,
+		"redirect to $loc refused, phase redirect") or diag describe($r);
+	clear_faults();
+}
+is(scalar(requests_matching('t=redir_host_target')), 0, 'no request reached a redirect target elsewhere');
+
 fault(path => 't=redir_loop', fault => 'redirect');
 $r = get(api_url('redir_loop'));
 ok(!$r->{ok} && $r->{phase} eq 'redirect' && $r->{curl_code} == 47, 'redirect loop: stops after 3')

@@ -206,6 +206,12 @@ test_classify(void)
 	f = facts(CURLE_UNSUPPORTED_PROTOCOL, 0);
 	CHECK_EQ(http_classify(&f), HTTP_PHASE_SETUP);
 
+	/* a redirect to another host, cut in the header callback, is final */
+	f = facts(CURLE_WRITE_ERROR, 302);
+	f.redirect_refused = true;
+	CHECK_EQ(http_classify(&f), HTTP_PHASE_REDIRECT);
+	CHECK(!http_is_retryable(&f));
+
 	/* the size cap wins over whatever curl reports, and is final */
 	f = facts(CURLE_WRITE_ERROR, 200);
 	f.size_capped = true;
