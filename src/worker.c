@@ -65,7 +65,8 @@ load_run(int64 job_run_id, JobRun *run)
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	rc = SPI_execute_with_args("SELECT r.job_name, r.job_type, r.args::text, r.retry_count,"
-							   "       j.command, j.owner, r.status = 'running' AND r.worker_pid = pg_backend_pid()"
+							   "       j.command, j.owner, r.status = 'running' AND r.worker_pid = pg_backend_pid(),"
+							   "       r.status, r.worker_pid"
 							   "  FROM racing_sched.job_runs r"
 							   "  LEFT JOIN racing_sched.jobs j USING (job_name)"
 							   " WHERE r.job_run_id = $1"
@@ -86,8 +87,21 @@ load_run(int64 job_run_id, JobRun *run)
 		run->command = SPI_getvalue(tup, desc, 5);
 		run->owner = SPI_getvalue(tup, desc, 6);
 		ours = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		if (!ours)
+		{
+			char	   *found_pid = SPI_getvalue(tup, desc, 9);
+
+			ereport(LOG,
+					(errmsg("racing_sched worker for job run " INT64_FORMAT " exits without running it: the run is %s under worker PID %s",
+							job_run_id, SPI_getvalue(tup, desc, 8),
+							found_pid ? found_pid : "(none)")));
+		}
 		MemoryContextSwitchTo(spi_cxt);
 	}
+	else
+		ereport(LOG,
+				(errmsg("racing_sched worker for job run " INT64_FORMAT " exits without running it: the run does not exist",
+						job_run_id)));
 
 	SPI_finish();
 	PopActiveSnapshot();
