@@ -48,8 +48,9 @@ find_job_kind(const char *job_type)
 /*
  * Read the run and make sure it is ours: the scheduler marks it running
  * under our pid in the transaction that started us, and we wait for that
- * transaction by locking the row.  Anything else means the scheduler gave up
- * on starting us; then there is nothing to do.
+ * transaction by locking the row (committed queued before that transaction
+ * began, so that we see it).  Anything else means the scheduler gave up on
+ * starting us; then there is nothing to do, and we say so in the log.
  */
 static bool
 load_run(int64 job_run_id, JobRun *run)
