@@ -30,6 +30,7 @@
 
 #include "cron.h"
 #include "job_runs.h"
+#include "search_path.h"
 
 /*
  * The zone of schedules, looked up again only when racing_sched.timezone
@@ -245,7 +246,14 @@ scheduler_start_due_runs(TimestampTz next_event)
 	/* Starting workers waited on our latch: look again at once. */
 	if (started_any)
 		return 0;
-	if (next_due != DT_NOEND)
+
+	/*
+	 * With every slot busy, a due run can start only when a worker exits,
+	 * and its exit sets our latch (bgw_notify_pid); waking for the run's
+	 * due time, already past, would spin until then.  The running runs'
+	 * timeouts are in next_event from the sweep.
+	 */
+	if (next_due != DT_NOEND && free_slots > 0)
 		next_event = Min(next_event, next_due);
 	elog(DEBUG1, "racing_sched scheduler sleeps %ld ms", ms_until(next_event));
 	return ms_until(next_event);
@@ -324,6 +332,7 @@ racing_sched_scheduler_main(Datum main_arg)
 
 	claim_slot();
 	BackgroundWorkerInitializeConnection(rs_database, NULL, 0);
+	rs_pin_search_path();
 	pgstat_report_appname("racing_sched scheduler");
 
 	loop_context = AllocSetContextCreate(TopMemoryContext,

@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "cron.h"
+#include "search_path.h"
 
 PG_FUNCTION_INFO_V1(racing_sched_scheduler_status);
 PG_FUNCTION_INFO_V1(racing_sched_wake_scheduler);
@@ -79,19 +80,24 @@ racing_sched_wake_scheduler(PG_FUNCTION_ARGS)
 /*
  * Run an SPI statement as a superuser: the callers of schedule() and
  * unschedule() need no privileges on racing_sched.jobs, and what they may
- * do is checked here, against the role that called.
+ * do is checked here, against the role that called.  The statement runs
+ * under the safe search_path, not the caller's: an operator or function of
+ * the caller's schemas would otherwise run as the superuser.
  */
 static int
 spi_as_superuser(const char *sql, int nargs, Oid *types, Datum *values)
 {
 	Oid			save_userid;
 	int			save_sec_context;
+	int			nest_level;
 	int			rc;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	nest_level = rs_push_search_path(RS_SAFE_SEARCH_PATH);
 	rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	rs_pop_search_path(nest_level, true);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return rc;
 }

@@ -21,11 +21,13 @@
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "job_runs.h"
 #include "jobs/jobs.h"
+#include "search_path.h"
 
 static const JobKind job_kinds[] = {
 	{"sql", run_sql_job},
@@ -110,11 +112,18 @@ load_run(int64 job_run_id, JobRun *run)
 	return ours;
 }
 
+/*
+ * Record the outcome, with the session's settings as they were before the
+ * job: a custom job's deferred trigger may have changed them at commit.
+ */
 static void
 record_outcome(const JobRun *run, const JobOutcome *outcome)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	ResetAllOptions();
+	rs_pin_search_path();
+	pgstat_report_appname("racing_sched worker");
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (!job_runs_finish(run->job_run_id, outcome, MyProcPid, true))
@@ -170,6 +179,7 @@ racing_sched_worker_main(Datum main_arg)
 	pqsignal(SIGINT, StatementCancelHandler);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(rs_database, NULL, 0);
+	rs_pin_search_path();
 	pgstat_report_appname("racing_sched worker");
 
 	memset(&run, 0, sizeof(run));

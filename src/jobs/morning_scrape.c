@@ -9,7 +9,10 @@
  * {date, jurisdiction, race_type, location} (race_type and location null
  * when a whole list failed), and the retry's args ask for exactly that
  * ("only").  The race-driven jobs need nothing more: the scheduler plans
- * their phases from the stored races.
+ * their phases from the stored races.  One thing is left over from earlier
+ * days: races still without official results after their post-race retries
+ * (racing_sched.pending_results); a morning scrape (not a retry) queues
+ * one post_race run for them (queue_pending_results).
  */
 #include "racing_sched.h"
 
@@ -255,6 +258,55 @@ json_list(List *items)
 	return buf.data;
 }
 
+/*
+ * Queue one post_race run for the races of the last 3 days past their
+ * post-race edge that still have neither official results nor an abandoned
+ * mark, and that no queued or running post_race run holds; its id and the
+ * races go in the metadata.  Nothing when post_race is disabled.  Uses only
+ * what version 1.0 of the schema has.
+ */
+static void
+queue_pending_results(JobOutcome *outcome)
+{
+	MemoryContext job_cxt;
+	bool		isnull;
+	Datum		d;
+	char	   *ids = NULL;
+	int64		post_run = 0;
+
+	job_cxt = job_xact_begin();
+	if (SPI_execute("WITH p AS ("
+					"  SELECT r.race_id FROM racing_sched.races r"
+					"  JOIN racing_sched.jobs j ON j.job_name = 'post_race' AND j.enabled"
+					"   AND j.race_offset IS NOT NULL"
+					"  WHERE r.start_time + j.race_offset < now()"
+					"    AND r.start_time > now() - interval '3 days'"
+					"    AND r.official_at IS NULL AND r.abandoned_at IS NULL"
+					"    AND NOT EXISTS (SELECT FROM racing_sched.job_runs q"
+					"         WHERE q.job_name = 'post_race' AND q.status IN ('queued', 'running')"
+					"           AND coalesce(q.args->'race_ids', jsonb_build_array(q.args->'race_id'))"
+					"               @> to_jsonb(r.race_id))),"
+					" a AS (SELECT jsonb_agg(race_id ORDER BY race_id) AS ids FROM p)"
+					" SELECT a.ids::text, racing_sched.run_now('post_race', jsonb_build_object('race_ids', a.ids))"
+					"   FROM a WHERE a.ids IS NOT NULL",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "racing_sched: queueing the pending results failed");
+	if (SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		ids = MemoryContextStrdup(job_cxt, v);
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		post_run = isnull ? 0 : DatumGetInt64(d);
+	}
+	job_xact_end(job_cxt);
+	if (ids)
+	{
+		outcome_meta(outcome, "pending_race_ids", ids);
+		outcome_meta_int(outcome, "post_race_job_run_id", post_run);
+	}
+}
+
 void
 run_morning_scrape_job(const JobRun *run, JobOutcome *outcome)
 {
@@ -306,6 +358,10 @@ run_morning_scrape_job(const JobRun *run, JobOutcome *outcome)
 			outcome_error(outcome, "%s", (char *) lfirst(elc));
 	}
 	failed += st.meetings_failed;
+
+	/* after the lists, which may have finished some of them already */
+	if (run->retry_count == 0)
+		queue_pending_results(outcome);
 
 	job_cxt = job_xact_begin();
 	outcome->items_processed = meetings_stored(run->job_run_id);

@@ -10,6 +10,13 @@
  * late; a race whose snapshot for the phase exists already is done
  * without a request.  The retry takes only the failed races still before
  * their jump, with the earliest jump as its deadline.
+ *
+ * A planned race that jumped before its run could fetch it missed its
+ * phase, as a race whose window passed while the scheduler was down does:
+ * record_missed turns its race_phases row from planned to missed and
+ * counts it in job_stats.missed_phases and in the run's missed_race_ids,
+ * once per race and phase whichever run sees it first.  A race whose fetch
+ * failed is counted in items_failed instead.
  */
 #include "racing_sched.h"
 
@@ -37,6 +44,26 @@ lateness_json(const JobRace *races, int n)
 		appendStringInfo(&buf, "%s\"" INT64_FORMAT "\": " INT64_FORMAT,
 						 i ? ", " : "", races[i].race_id, races[i].lateness_ms);
 	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* The races done, leaving out the skipped ones (done too: nothing to retry) */
+static char *
+done_ids_json(const JobRace *races, int n, const bool *skip)
+{
+	StringInfoData buf;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int i = 0; i < n; i++)
+	{
+		if (!races[i].done || skip[i])
+			continue;
+		appendStringInfo(&buf, "%s" INT64_FORMAT, first ? "" : ", ", races[i].race_id);
+		first = false;
+	}
+	appendStringInfoChar(&buf, ']');
 	return buf.data;
 }
 
@@ -95,6 +122,59 @@ record_lateness(const char *job_name, const TabRaceKey *keys, int nkeys)
 	job_xact_end(job_cxt);
 }
 
+/*
+ * The planned races of this phase among ids[0..n-1] (races that jumped
+ * before this run fetched them) become missed: their race_phases rows,
+ * job_stats.missed_phases and this run's metadata.missed_race_ids (where
+ * the planner also lists the races it found missed), in one statement.
+ * Rows already missed, or never planned (a manual run for an old race),
+ * count nothing, so a race is counted once however many runs skip it.
+ * Uses only what version 1.0 of the schema has.  Returns the count.
+ */
+static int64
+record_missed(const JobRun *run, Datum *ids, int n)
+{
+	Oid			types[4] = {TEXTOID, INT8ARRAYOID, TEXTOID, INT8OID};
+	Datum		values[4];
+	MemoryContext job_cxt;
+	int64		missed = 0;
+	bool		isnull;
+
+	if (n == 0)
+		return 0;
+	values[0] = CStringGetTextDatum(run->job_name);
+	values[1] = PointerGetDatum(construct_array(ids, n, INT8OID, 8,
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[2] = CStringGetTextDatum(run->job_type);
+	values[3] = Int64GetDatum(run->job_run_id);
+
+	job_cxt = job_xact_begin();
+	if (SPI_execute_with_args("WITH m AS ("
+							  "  UPDATE racing_sched.race_phases SET state = 'missed'"
+							  "   WHERE job_name = $1 AND race_id = ANY ($2) AND state = 'planned'"
+							  "  RETURNING race_id),"
+							  " st AS ("
+							  "  INSERT INTO racing_sched.job_stats AS s (job_name, job_type, missed_phases)"
+							  "  SELECT $1, $3, count(*) FROM m HAVING count(*) > 0"
+							  "  ON CONFLICT (job_name) DO UPDATE"
+							  "  SET missed_phases = s.missed_phases + excluded.missed_phases),"
+							  " r AS ("
+							  "  UPDATE racing_sched.job_runs SET metadata = metadata"
+							  "      || jsonb_build_object('missed_race_ids',"
+							  "           coalesce(metadata->'missed_race_ids', '[]')"
+							  "           || (SELECT jsonb_agg(race_id ORDER BY race_id) FROM m))"
+							  "   WHERE job_run_id = $4 AND EXISTS (SELECT FROM m))"
+							  " SELECT count(*) FROM m",
+							  4, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "racing_sched: counting missed phases failed");
+	missed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	job_xact_end(job_cxt);
+	if (missed > 0)
+		elog(LOG, "racing_sched: %s run " INT64_FORMAT " missed the window of " INT64_FORMAT " races that had jumped",
+			 run->job_name, run->job_run_id, missed);
+	return missed;
+}
+
 void
 run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 {
@@ -104,10 +184,13 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 	TabRaceKey *keys;
 	int		   *map;
 	bool	   *fetchable;
+	bool	   *skip;
 	int			n;
 	int			nkeys = 0;
 	int			skipped = 0;
 	StringInfoData skipped_ids;
+	Datum	   *jumped_ids;
+	int			njumped = 0;
 	char	   *retry_args;
 
 	job_cxt = job_xact_begin();
@@ -117,6 +200,8 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 	keys = palloc0(sizeof(TabRaceKey) * Max(n, 1));
 	map = palloc(sizeof(int) * Max(n, 1));
 	fetchable = palloc0(sizeof(bool) * Max(n, 1));
+	jumped_ids = palloc(sizeof(Datum) * Max(n, 1));
+	skip = palloc0(sizeof(bool) * Max(n, 1));
 	initStringInfo(&skipped_ids);
 	for (int i = 0; i < n; i++)
 	{
@@ -132,7 +217,10 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 			appendStringInfo(&skipped_ids, "%s" INT64_FORMAT, skipped ? ", " : "",
 							 races[i].race_id);
 			skipped++;
+			if (races[i].jumped)
+				jumped_ids[njumped++] = Int64GetDatum(races[i].race_id);
 			races[i].done = true;	/* nothing left to do for this phase */
+			skip[i] = true;
 			continue;
 		}
 		fetchable[i] = true;
@@ -140,6 +228,7 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 		map[nkeys++] = i;
 	}
 
+	record_missed(run, jumped_ids, njumped);
 	job_fetch_races(run, keys, nkeys, &summary, outcome);
 
 	for (int k = 0; k < nkeys; k++)
@@ -156,7 +245,7 @@ run_pre_race_job(const JobRun *run, JobOutcome *outcome)
 	}
 	record_lateness(run->job_type, keys, nkeys);
 
-	outcome_meta(outcome, "race_ids_done", race_ids_json(races, n, true));
+	outcome_meta(outcome, "race_ids_done", done_ids_json(races, n, skip));
 	outcome_meta(outcome, "race_ids_failed", race_ids_json(races, n, false));
 	if (skipped > 0)
 		outcome_meta(outcome, "race_ids_skipped", psprintf("[%s]", skipped_ids.data));

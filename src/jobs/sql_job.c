@@ -7,7 +7,11 @@
  * the command itself runs with the owner as current user in a
  * local-user-id-change context, where SET ROLE and SET SESSION
  * AUTHORIZATION are refused, so a command can never act as more than its
- * owner.
+ * owner.  The owner stays the current user until the transaction has
+ * committed, for what runs at commit (deferred triggers, WITH HOLD cursors,
+ * ON COMMIT actions) is the command's too; and the settings the command
+ * changed are undone, so that they cannot steer the worker's own
+ * statements afterwards.
  */
 #include "racing_sched.h"
 
@@ -15,9 +19,11 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
 
 #include "jobs/jobs.h"
+#include "search_path.h"
 
 void
 run_sql_job(const JobRun *run, JobOutcome *outcome)
@@ -25,6 +31,7 @@ run_sql_job(const JobRun *run, JobOutcome *outcome)
 	Oid			owner;
 	Oid			save_userid;
 	int			save_sec_context;
+	int			nest_level;
 	int			rc;
 
 	SetCurrentStatementStartTimestamp();
@@ -43,6 +50,8 @@ run_sql_job(const JobRun *run, JobOutcome *outcome)
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	/* the command sees the database's search_path, not the worker's */
+	nest_level = rs_push_search_path(GetConfigOptionResetString("search_path"));
 
 	SPI_connect();
 	rc = SPI_execute(run->command, false, 0);
@@ -53,9 +62,10 @@ run_sql_job(const JobRun *run, JobOutcome *outcome)
 	outcome->items_processed = (int64) SPI_processed;
 	SPI_finish();
 
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	rs_pop_search_path(nest_level, false);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 
 	outcome_meta_text(outcome, "run_as", run->owner);
 }

@@ -7,20 +7,23 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 
 rs_log() { printf '==> %s\n' "$*" >&2; }
 
-# Install the Debian packages of test/packages that are missing.
+# rs_ensure_packages [LIST]: install the Debian packages of LIST (default
+# test/packages; one a line, # comments) that are missing.
 rs_ensure_packages() {
-	local missing=() p
+	local list=${1:-$RS_ROOT/test/packages} missing=() p
 	while read -r p; do
 		case "$p" in '' | '#'*) continue ;; esac
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
-	done <"$RS_ROOT/test/packages"
+	done <"$list"
 	[ ${#missing[@]} -eq 0 ] && return 0
 	rs_log "installing ${missing[*]}"
 	local sudo=
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null &&
+		# Empty on a fresh machine until rs_ensure_packages has installed PostgreSQL.
+PG_BINDIR=$($PG_CONFIG --bindir 2>/dev/null) || PG_BINDIR=
 }
 
 rs_build_install() {
@@ -30,7 +33,8 @@ rs_build_install() {
 		$sudo make -s -C "$RS_ROOT" PG_CONFIG="$PG_CONFIG" install
 }
 
-PG_BINDIR=$($PG_CONFIG --bindir)
+# Empty on a fresh machine until rs_ensure_packages has installed PostgreSQL.
+PG_BINDIR=$($PG_CONFIG --bindir 2>/dev/null) || PG_BINDIR=
 
 # PostgreSQL refuses to run as root: when root, run servers and clients as
 # the postgres user.
@@ -60,12 +64,21 @@ rs_free_port() {
 # as a caller's flock) nor pipe of ours.
 rs_detached() {
 	(
-		for fd in /proc/self/fd/*; do
-			fd=${fd##*/}
-			[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
-		done
+		rs_close_fds
 		if declare -F "$1" >/dev/null; then "$@"; else exec "$@"; fi
 	)
+}
+
+# Close every file descriptor but stdin, stdout and stderr: only in a
+# subshell, such as "( rs_close_fds; exec server ... ) &", which stays one
+# process whose id $! is the server's.
+rs_close_fds() {
+	local fd
+	for fd in /proc/self/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+	done
+	return 0
 }
 
 # rs_start_cluster DATADIR PORT DBNAME [postgresql.conf lines...]
@@ -96,23 +109,23 @@ rs_start_cluster() {
 		-c "CREATE DATABASE \"$db\"" >/dev/null
 }
 
+# Both stops are no-ops for what is not running, also under set -e.
 rs_stop_cluster() {
-	[ -d "$1" ] && rs_as_pg pg_ctl -D "$1" -m fast -w stop >/dev/null 2>&1
-	return 0
+	if [ -d "$1" ]; then rs_as_pg pg_ctl -D "$1" -m fast -w stop >/dev/null 2>&1 || true; fi
 }
 
-# rs_start_tabsim DIR ARGS... -> prints the port; the process id is in DIR/tabsim.pid
+# rs_start_tabsim DIR ARGS... -> prints the port; the simulator writes its
+# own process id to DIR/tabsim.pid once listening
 rs_start_tabsim() {
 	local dir=$1
 	shift
-	rm -f "$dir/tabsim.port"
-	rs_detached python3 "$RS_ROOT/test/tabsim/tabsim.py" --port 0 --port-file "$dir/tabsim.port" "$@" \
-		>"$dir/tabsim.log" 2>&1 &
-	echo $! >"$dir/tabsim.pid"
-	local i
+	rm -f "$dir/tabsim.port" "$dir/tabsim.pid"
+	rs_detached python3 "$RS_ROOT/test/tabsim/tabsim.py" --port 0 --port-file "$dir/tabsim.port" \
+		--pid-file "$dir/tabsim.pid" "$@" >"$dir/tabsim.log" 2>&1 &
+	local launcher=$! i
 	for i in $(seq 1 100); do
-		[ -s "$dir/tabsim.port" ] && { cat "$dir/tabsim.port"; return 0; }
-		kill -0 "$(cat "$dir/tabsim.pid")" 2>/dev/null || break
+		[ -s "$dir/tabsim.port" ] && [ -s "$dir/tabsim.pid" ] && { cat "$dir/tabsim.port"; return 0; }
+		kill -0 "$launcher" 2>/dev/null || break
 		sleep 0.1
 	done
 	cat "$dir/tabsim.log" >&2
@@ -120,6 +133,5 @@ rs_start_tabsim() {
 }
 
 rs_stop_tabsim() {
-	[ -f "$1/tabsim.pid" ] && kill "$(cat "$1/tabsim.pid")" 2>/dev/null
-	return 0
+	if [ -f "$1/tabsim.pid" ]; then kill "$(cat "$1/tabsim.pid")" 2>/dev/null || true; fi
 }

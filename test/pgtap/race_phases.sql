@@ -1,6 +1,6 @@
 -- Planning of race-driven jobs, with the time as an argument.
 BEGIN;
-SELECT plan(22);
+SELECT plan(27);
 SET search_path = racing_sched, public;
 
 INSERT INTO meetings (meeting_date, race_type, venue_mnemonic, meeting_name, location)
@@ -55,6 +55,23 @@ SELECT meeting_id, 5, '2026-11-28 12:10:00Z', '2026-11-28 12:07:00Z' FROM meetin
 SELECT is(pg_temp.plan('2026-11-28 12:07:00Z'), NULL, 'nothing to plan');
 SELECT is((SELECT count(*) FROM race_phases WHERE race_id = pg_temp.race(5)), 0::bigint,
 	'a race first seen after its window is neither planned nor missed');
+
+-- The scheduler was down through a race's window and its start: missed too,
+-- however long the outage; a race abandoned before its window closed is not.
+INSERT INTO races (meeting_id, race_number, start_time, created_at, abandoned_at)
+SELECT meeting_id, v.n, v.t::timestamptz, '2026-11-28 06:00Z', v.a::timestamptz
+FROM meetings, (VALUES (6, '2026-11-28 12:30:00Z', NULL), (7, '2026-11-28 12:31:00Z', NULL),
+				 (8, '2026-11-28 12:32:00Z', '2026-11-28 12:00Z')) AS v(n, t, a);
+UPDATE races SET closed_at = '2026-11-28 12:31:30Z', interim_at = '2026-11-28 12:32:00Z' WHERE race_number = 7;
+SELECT is(pg_temp.plan('2026-11-28 12:40:00Z'), NULL, 'after an outage past the jumps: nothing to plan');
+SELECT is((SELECT string_agg(race_number || ':' || coalesce(p.state, '-'), ',' ORDER BY race_number)
+		   FROM races r LEFT JOIN race_phases p USING (race_id) WHERE race_number >= 6),
+	'6:missed,7:missed,8:-', 'races that jumped (or closed) during the outage missed, the abandoned one not');
+SELECT is((SELECT missed_phases FROM job_stats WHERE job_name = 'pre_race_t15'), 3::bigint,
+	'counted as missed');
+SELECT is(pg_temp.plan('2026-11-28 12:41:00Z'), NULL, 'planning again');
+SELECT is((SELECT missed_phases FROM job_stats WHERE job_name = 'pre_race_t15'), 3::bigint,
+	'counts nothing twice');
 
 -- Post-race: every race not yet official or abandoned, at start + 5 min.
 UPDATE jobs SET enabled = (job_name = 'post_race');

@@ -19,9 +19,13 @@ use RacingSched::Test;
 
 my $tol = 5;			# seconds, tolerance of every race-driven job
 my $anchor = strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time() + 10));
+# The first T-60 edge comes 30 s after the anchor: time to start the
+# cluster and store the day (the VIC list after two failed tries) on a busy
+# machine; a race stored after its window closed would be a backfill and
+# get no T-60 snapshot at all.
 my ($base, $port) = rs_tabsim(
 	'--meetings', '3', '--races-per-meeting', '6', '--anchor', $anchor,
-	'--first-jump', '62', '--jump-interval', '5,7',
+	'--first-jump', '90', '--jump-interval', '5,7',
 	'--interim-delay', '4', '--paying-delay', '12',
 	'--abandoned', '1', '--dead-heats', '1', '--late-scratchings', '1');
 my $http = HTTP::Tiny->new(timeout => 10);

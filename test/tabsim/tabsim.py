@@ -1581,6 +1581,8 @@ def parse_args(argv=None):
     a = ap.add_argument
     a("--port", type=int, default=0, help="HTTP port, 0 picks a free one")
     a("--port-file", help="write the HTTP port here once listening")
+    a("--pid-file", help="write the process id here once listening (an interpreter"
+      " wrapper may run the simulator under another process id than its own)")
     a("--tls-port", type=int, help="also serve HTTPS on this port (0 picks one)")
     a("--tls-port-file", help="write the HTTPS port here once listening")
     a("--tls-dir", help="where to create ca.pem, server.pem, server.key (default: a temp dir)")
@@ -1642,6 +1644,8 @@ def main(argv=None):
         if port_file:
             write_port(port_file, port)
         print("tabsim listening on %s://127.0.0.1:%d" % (scheme, port), flush=True)
+    if cfg.pid_file:
+        write_port(cfg.pid_file, os.getpid())
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in app.servers[1:]]
     for t in threads:
         t.start()

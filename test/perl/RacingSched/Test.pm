@@ -44,14 +44,18 @@ sub rs_tabsim
 		open STDOUT, '>', "$dir/out" or die;
 		open STDERR, '>&', \*STDOUT or die;
 		exec 'python3', "$src/test/tabsim/tabsim.py", '--port', '0',
-		  '--port-file', "$dir/port", @args;
+		  '--port-file', "$dir/port", '--pid-file', "$dir/pid", @args;
 		die "exec: $!";
 	}
 	push @tabsims, $pid;
-	wait_until(sub { -s "$dir/port" }, 30, 'simulator listening')
+	wait_until(sub { -s "$dir/port" && -s "$dir/pid" }, 30, 'simulator listening')
 	  or die "simulator did not start: " . slurp_file("$dir/out");
 	my $port = slurp_file("$dir/port");
 	chomp $port;
+	# An interpreter wrapper may run it under another process id.
+	$pid = slurp_file("$dir/pid");
+	chomp $pid;
+	push @tabsims, $pid;
 	return wantarray
 	  ? ("http://127.0.0.1:$port/v1/tab-info-service/racing", $port, $pid)
 	  : "http://127.0.0.1:$port/v1/tab-info-service/racing";
