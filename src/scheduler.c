@@ -294,10 +294,14 @@ scheduler_iteration(void)
 	 */
 	if (state == SCHED_RUNNING)
 	{
+		long		due_ms;
+
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		sleep_ms = Min(sleep_ms, scheduler_start_due_runs(next_event));
+		/* once: Min() would evaluate the call twice */
+		due_ms = scheduler_start_due_runs(next_event);
+		sleep_ms = Min(sleep_ms, due_ms);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
