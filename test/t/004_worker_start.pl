@@ -20,7 +20,8 @@ sub sql { $node->safe_psql('postgres', $_[0]) }
 sql("SELECT racing_sched.schedule('short_' || i, '0 0 1 1 *', 'SELECT count(*) FROM generate_series(1, 1000)')"
 	  . " FROM generate_series(1, $jobs) i");
 
-# Busy loops, one more than there are CPUs on most test machines.
+# Busy loops: more runnable processes than CPUs, so that the scheduler is
+# preempted between starting a worker and committing its run.
 my @hogs;
 for (1 .. 4)
 {
