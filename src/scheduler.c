@@ -126,7 +126,10 @@ claim_slot(void)
  * Start a job worker for a claimed run and record it as running, in the
  * scheduler's transaction.  The worker locks its row first, so it waits for
  * this transaction and runs only if the row is running under its own pid.
- * Returns false when no background worker slot is free.
+ * That holds only for a row committed before this transaction: one inserted
+ * by it is invisible to the worker, which would find no run, not wait, and
+ * exit (see scheduler_iteration).  Returns false when no background worker
+ * slot is free.
  */
 static bool
 start_worker(int64 job_run_id)
@@ -161,21 +164,17 @@ start_worker(int64 job_run_id)
 }
 
 /*
- * Turn due work into runs and start them.  Returns how long the scheduler
- * may sleep before something else becomes due, in milliseconds.
+ * Turn due work into queued runs: end the running runs whose worker is gone,
+ * timed out or cancelled (queueing their retries), queue cron fires and race
+ * phases.  Returns the time of the next such event.
  */
-static long
-scheduler_run_due_work(void)
+static TimestampTz
+scheduler_queue_due_work(void)
 {
-	static bool slots_full_logged = false;
-	static bool no_bgworker_logged = false;
 	TimestampTz next_event;
-	TimestampTz next_due;
+	TimestampTz next_cron;
+	TimestampTz next_phase;
 	TimestampTz work_started_at;
-	int			running;
-	int			free_slots;
-	bool		started_any = false;
-	bool		can_start = false;
 
 	SpinLockAcquire(&rs_shared->mutex);
 	work_started_at = rs_shared->work_started_at;
@@ -185,9 +184,36 @@ scheduler_run_due_work(void)
 		elog(ERROR, "racing_sched: SPI_connect failed");
 
 	job_runs_check_stopping();
+	/* each call once: Min() evaluates an argument twice */
 	next_event = job_runs_sweep(work_started_at);
-	next_event = Min(next_event, job_runs_enqueue_cron(scheduler_timezone()));
-	next_event = Min(next_event, job_runs_plan_race_phases());
+	next_cron = job_runs_enqueue_cron(scheduler_timezone());
+	next_event = Min(next_event, next_cron);
+	next_phase = job_runs_plan_race_phases();
+	next_event = Min(next_event, next_phase);
+
+	SPI_finish();
+	return next_event;
+}
+
+/*
+ * Start workers for the due queued runs, all committed before this
+ * transaction began.  next_event is the time scheduler_queue_due_work
+ * returned.  Returns how long the scheduler may sleep before something else
+ * becomes due, in milliseconds.
+ */
+static long
+scheduler_start_due_runs(TimestampTz next_event)
+{
+	static bool slots_full_logged = false;
+	static bool no_bgworker_logged = false;
+	TimestampTz next_due;
+	int			running;
+	int			free_slots;
+	bool		started_any = false;
+	bool		can_start = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "racing_sched: SPI_connect failed");
 
 	running = job_runs_count_running();
 	free_slots = rs_max_workers - running;
@@ -293,6 +319,7 @@ scheduler_iteration(void)
 	static Oid	known_extension = InvalidOid;
 	SchedulerState state;
 	Oid			extension;
+	TimestampTz next_event = DT_NOEND;
 	long		sleep_ms = rs_heartbeat_ms;
 
 	SetCurrentStatementStartTimestamp();
@@ -316,11 +343,29 @@ scheduler_iteration(void)
 	{
 		state = SCHED_RUNNING;
 		pgstat_report_activity(STATE_RUNNING, "racing_sched: scheduling");
-		sleep_ms = Min(sleep_ms, scheduler_run_due_work());
+		next_event = scheduler_queue_due_work();
 	}
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+
+	/*
+	 * The runs just queued are committed: a worker's snapshot sees its run,
+	 * and its lock waits for the transaction that marks the run running.
+	 */
+	if (state == SCHED_RUNNING)
+	{
+		long		due_ms;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		/* once: Min() would evaluate the call twice */
+		due_ms = scheduler_start_due_runs(next_event);
+		sleep_ms = Min(sleep_ms, due_ms);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
 	pgstat_report_stat(true);
 	pgstat_report_activity(STATE_IDLE, NULL);
 

@@ -50,8 +50,9 @@ find_job_kind(const char *job_type)
 /*
  * Read the run and make sure it is ours: the scheduler marks it running
  * under our pid in the transaction that started us, and we wait for that
- * transaction by locking the row.  Anything else means the scheduler gave up
- * on starting us; then there is nothing to do.
+ * transaction by locking the row (committed queued before that transaction
+ * began, so that we see it).  Anything else means the scheduler gave up on
+ * starting us; then there is nothing to do, and we say so in the log.
  */
 static bool
 load_run(int64 job_run_id, JobRun *run)
@@ -67,7 +68,8 @@ load_run(int64 job_run_id, JobRun *run)
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	rc = SPI_execute_with_args("SELECT r.job_name, r.job_type, r.args::text, r.retry_count,"
-							   "       j.command, j.owner, r.status = 'running' AND r.worker_pid = pg_backend_pid()"
+							   "       j.command, j.owner, r.status = 'running' AND r.worker_pid = pg_backend_pid(),"
+							   "       r.status, r.worker_pid"
 							   "  FROM racing_sched.job_runs r"
 							   "  LEFT JOIN racing_sched.jobs j USING (job_name)"
 							   " WHERE r.job_run_id = $1"
@@ -88,8 +90,21 @@ load_run(int64 job_run_id, JobRun *run)
 		run->command = SPI_getvalue(tup, desc, 5);
 		run->owner = SPI_getvalue(tup, desc, 6);
 		ours = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		if (!ours)
+		{
+			char	   *found_pid = SPI_getvalue(tup, desc, 9);
+
+			ereport(LOG,
+					(errmsg("racing_sched worker for job run " INT64_FORMAT " exits without running it: the run is %s under worker PID %s",
+							job_run_id, SPI_getvalue(tup, desc, 8),
+							found_pid ? found_pid : "(none)")));
+		}
 		MemoryContextSwitchTo(spi_cxt);
 	}
+	else
+		ereport(LOG,
+				(errmsg("racing_sched worker for job run " INT64_FORMAT " exits without running it: the run does not exist",
+						job_run_id)));
 
 	SPI_finish();
 	PopActiveSnapshot();

@@ -77,14 +77,21 @@ ok(wait_status($s1, 'failed', 10), 'cancelled running run failed');
 is(sql("SELECT errors[1] FROM racing_sched.job_runs WHERE job_run_id = $s1"), 'cancelled by postgres', 'with who cancelled');
 ok(wait_until(sub { sql("SELECT count(*) FROM pg_stat_activity WHERE pid = $pid") == 0 }, 10), 'its worker is gone');
 
-# Timeout: stopped and failed after the job's timeout, then retried.
-sql("SELECT racing_sched.alter_job('sleepy', timeout => '1 second', retry_delays => '{1 second}')");
+# Timeout: stopped and failed after the job's timeout, then retried.  The
+# retry waits an hour, so that it cannot start (and time out in turn) before
+# the job's timeout is raised; then it is made due at once.
+sql("SELECT racing_sched.alter_job('sleepy', timeout => '1 second', retry_delays => '{1 hour}')");
 $id = sql("SELECT racing_sched.run_now('sleepy')");
 ok(wait_status($id, 'failed', 15), 'timed out');
 is(sql("SELECT errors[1] FROM racing_sched.job_runs WHERE job_run_id = $id"), 'timed out after 00:00:01', 'says so');
 ok(sql("SELECT (metadata->>'retry_scheduled')::boolean FROM racing_sched.job_runs WHERE job_run_id = $id"), 'and is retried');
-sql("SELECT racing_sched.alter_job('sleepy', timeout => '1 hour', retry_delays => '{1 second}')");
 my $retry = sql("SELECT job_run_id FROM racing_sched.job_runs WHERE parent_job_run_id = $id");
+is(sql("SELECT c.status || ' ' || (c.due_at - p.completed_at) FROM racing_sched.job_runs c"
+	  . " JOIN racing_sched.job_runs p ON p.job_run_id = c.parent_job_run_id WHERE c.job_run_id = $retry"),
+	'queued 01:00:00', 'the retry waits its delay');
+sql("SELECT racing_sched.alter_job('sleepy', timeout => '1 hour', retry_delays => '{1 second}')");
+sql("UPDATE racing_sched.job_runs SET due_at = now() WHERE job_run_id = $retry");
+sql("SELECT racing_sched.wake_scheduler()");
 ok(wait_status($retry, 'running'), 'the retry runs');
 
 # pg_terminate_backend of a worker: the run fails as "worker exited
